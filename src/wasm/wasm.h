@@ -30,7 +30,7 @@ enum tw_valtype_code {
 };
 
 /* External kinds (import/export descriptors). */
-enum tw_extern_kind {
+enum tw__extern_kind { /* not tw_extern_kind: tw.h has that tag */
   TW_EXTERN_FUNC = 0,
   TW_EXTERN_TABLE = 1,
   TW_EXTERN_MEMORY = 2,
@@ -113,7 +113,7 @@ struct tw__import {
   uint32_t module_len;
   char *name;
   uint32_t name_len;
-  uint8_t kind; /* enum tw_extern_kind */
+  uint8_t kind; /* enum tw__extern_kind */
   union {
     uint32_t func_type; /* type index */
     struct tw__tabletype table;
