@@ -1,0 +1,20 @@
+;; Fixture for test_cli.sh: functions over every number type, with and
+;; without results.
+(module
+  (memory 1)
+  (func (export "add") (param i32 i32) (result i32)
+    (i32.add (local.get 0) (local.get 1)))
+  (func (export "noop"))
+  (func (export "id_i32") (param i32) (result i32) (local.get 0))
+  (func (export "id_i64") (param i64) (result i64) (local.get 0))
+  (func (export "id_f32") (param f32) (result f32) (local.get 0))
+  (func (export "id_f64") (param f64) (result f64) (local.get 0))
+  (func (export "pair") (result i32 i64)
+    (i32.const -1) (i64.const 9007199254740993))
+  (func (export "div") (param i32 i32) (result i32)
+    (i32.div_s (local.get 0) (local.get 1)))
+  (func (export "unreachable") (unreachable))
+  (func (export "oob") (result i32) (i32.load (i32.const 65536)))
+  (func (export "grow") (param i32) (result i32)
+    (memory.grow (local.get 0)))
+  (func (export "forever") (loop $l (br $l))))
