@@ -39,8 +39,9 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DTW_FUZZ=ON >/dev/null
 	@cmake --build build-fuzz -j$(JOBS) --target fuzz_decode
+	@mkdir -p build-fuzz/corpus-decode
 	build-fuzz/fuzz/fuzz_decode -max_total_time=$(FUZZ_SECONDS) \
-	  -dict=fuzz/decode.dict fuzz/corpus/decode
+	  -dict=fuzz/decode.dict build-fuzz/corpus-decode fuzz/corpus/decode
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
