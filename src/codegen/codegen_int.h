@@ -1,0 +1,40 @@
+/* Internals shared by the code generator's files (emit.c: module level,
+ * emit_func.c: function bodies, emit_num.c: numeric operators). Not for
+ * use outside src/codegen/.
+ */
+#ifndef TW_CODEGEN_INT_H
+#define TW_CODEGEN_INT_H
+
+#include <stdint.h>
+
+#include "base/base.h"
+#include "wasm/wasm.h"
+
+/* C type of a value type ("twr_u32", "float", "void *"...). */
+const char *tw__cg_ctype(uint8_t t);
+/* twr_val member holding a value type ("i32", ..., "ref"). */
+const char *tw__cg_field(uint8_t t);
+/* One-letter suffix naming a value type in generated identifiers. */
+char tw__cg_suffix(uint8_t t);
+
+/* Writes `RET name(struct twr_exec *x, void *env, P l0, ...[, twr_val
+ * *ret])` for function type ft; with_names=0 omits parameter names. */
+void tw__cg_signature(struct tw__buf *b, const struct tw__functype *ft,
+                      const char *name, int with_names);
+
+/* Appends the C function for defined function `defidx` to out. scratch is
+ * a caller-owned buffer reused between functions (its contents are
+ * clobbered). Returns 0, TW_EUNSUPPORTED (SIMD), TW_ELIMIT, TW_ENOMEM, or
+ * an error from the instruction reader; err names the function and
+ * offset. */
+int tw__cg_func(const struct tw__module *m, uint32_t defidx,
+                struct tw__buf *out, struct tw__buf *scratch, char *err,
+                size_t errlen);
+
+/* For an operator with a fixed signature and no immediates (arithmetic,
+ * comparisons, conversions): a C expression template where $0, $1 stand
+ * for the operands (in stack order) and x is the exec pointer. NULL if
+ * op is not such an operator. */
+const char *tw__cg_num_template(unsigned op);
+
+#endif

@@ -1,0 +1,876 @@
+/* One WebAssembly function body -> one C function.
+ *
+ * Stack to variables: walking the (validated) instructions with the shared
+ * reader, we track the operand stack's types; the value at depth d of type
+ * T lives in the C local s<d><suffix(T)>. A block's results (a loop's
+ * params) therefore land in the slots starting at the block's base height,
+ * and a branch copies its values there (ascending, which is safe because a
+ * source is never below its destination) and jumps. Code after br, br_table,
+ * return and unreachable is skipped up to the matching else/end. Locals are
+ * l<k> (parameters first), zero-initialised.
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen/codegen_int.h"
+
+enum { CTL_FUNC, CTL_BLOCK, CTL_LOOP, CTL_IF };
+
+/* One entry of the control stack. */
+struct ctl {
+  uint8_t kind;
+  bool has_else;
+  uint32_t label;
+  uint32_t base; /* operand height below the block's params */
+  uint32_t np, nr;
+  const uint8_t *pt, *rt; /* param / result types (module- or static-owned) */
+};
+
+struct fstate {
+  const struct tw__module *m;
+  uint32_t funcidx; /* whole index space, for messages */
+  struct tw__buf *b;
+  const struct tw__functype *ft;
+  uint8_t *ltypes; /* types of all locals, params first */
+  uint32_t nlocals;
+  uint8_t *types; /* operand stack types */
+  uint8_t *used;  /* per depth: bit per slot type declared */
+  uint32_t height, cap;
+  struct ctl *ctl;
+  uint32_t nctl, ctlcap;
+  uint32_t nlabels;
+  uint32_t max_mr; /* largest multi-result call */
+  bool unreachable;
+  uint32_t skip; /* nesting of blocks opened inside skipped code */
+  char names[4][24];
+  unsigned nameix;
+  char *err;
+  size_t errlen;
+};
+
+static const uint8_t k_valtypes[] = {TW_T_I32,  TW_T_I64,     TW_T_F32,
+                                     TW_T_F64,  TW_T_V128,    TW_T_FUNCREF,
+                                     TW_T_EXTERNREF};
+
+const char *tw__cg_ctype(uint8_t t) {
+  switch (t) {
+  case TW_T_I32: return "twr_u32";
+  case TW_T_I64: return "twr_u64";
+  case TW_T_F32: return "float";
+  case TW_T_F64: return "double";
+  case TW_T_V128: return "twr_v128";
+  default: return "void *";
+  }
+}
+
+const char *tw__cg_field(uint8_t t) {
+  switch (t) {
+  case TW_T_I32: return "i32";
+  case TW_T_I64: return "i64";
+  case TW_T_F32: return "f32";
+  case TW_T_F64: return "f64";
+  case TW_T_V128: return "v128";
+  default: return "ref";
+  }
+}
+
+char tw__cg_suffix(uint8_t t) {
+  switch (t) {
+  case TW_T_I32: return 'i';
+  case TW_T_I64: return 'l';
+  case TW_T_F32: return 'f';
+  case TW_T_F64: return 'd';
+  case TW_T_V128: return 'v';
+  default: return 'r';
+  }
+}
+
+static unsigned type_bit(uint8_t t) {
+  switch (t) {
+  case TW_T_I32: return 1;
+  case TW_T_I64: return 2;
+  case TW_T_F32: return 4;
+  case TW_T_F64: return 8;
+  case TW_T_V128: return 16;
+  default: return 32;
+  }
+}
+
+static const uint8_t *one_type(uint8_t t) {
+  for (size_t i = 0; i < sizeof k_valtypes; i++)
+    if (k_valtypes[i] == t) return &k_valtypes[i];
+  return &k_valtypes[0];
+}
+
+void tw__cg_signature(struct tw__buf *b, const struct tw__functype *ft,
+                      const char *name, int with_names) {
+  const uint8_t *rt = ft->types + ft->nparams;
+  tw__buf_printf(b, "%s %s(struct twr_exec *%s, void *%s",
+                 ft->nresults == 1 ? tw__cg_ctype(rt[0]) : "void", name,
+                 with_names ? "x" : "", with_names ? "env" : "");
+  for (uint32_t i = 0; i < ft->nparams; i++) {
+    if (with_names)
+      tw__buf_printf(b, ", %s l%" PRIu32, tw__cg_ctype(ft->types[i]), i);
+    else
+      tw__buf_printf(b, ", %s", tw__cg_ctype(ft->types[i]));
+  }
+  if (ft->nresults > 1) tw__buf_puts(b, with_names ? ", twr_val *ret" : ", twr_val *");
+  tw__buf_puts(b, ")");
+}
+
+/* ---- operand stack ---- */
+
+static int fail(struct fstate *fs, int code, uint32_t off, const char *what) {
+  return tw__err(code, fs->err, fs->errlen,
+                 "codegen: function %" PRIu32 ", byte 0x%" PRIx32 ": %s",
+                 fs->funcidx, off, what);
+}
+
+static int reserve(struct fstate *fs, uint32_t n) {
+  if (n <= fs->cap) return 0;
+  uint32_t ncap = fs->cap ? fs->cap : 64;
+  while (ncap < n) {
+    if (ncap > UINT32_MAX / 2) return TW_ELIMIT;
+    ncap *= 2;
+  }
+  uint8_t *t = tw__realloc(fs->types, ncap);
+  if (!t) return TW_ENOMEM;
+  fs->types = t;
+  uint8_t *u = tw__realloc(fs->used, ncap);
+  if (!u) return TW_ENOMEM;
+  memset(u + fs->cap, 0, ncap - fs->cap);
+  fs->used = u;
+  fs->cap = ncap;
+  return 0;
+}
+
+/* Name of the slot at depth d (which must hold a typed value); marks it
+ * declared. Rotates among four buffers: at most four live at once. */
+static const char *slot(struct fstate *fs, uint32_t d) {
+  char *s = fs->names[fs->nameix++ & 3];
+  fs->used[d] |= (uint8_t)type_bit(fs->types[d]);
+  snprintf(s, sizeof fs->names[0], "s%" PRIu32 "%c", d,
+           tw__cg_suffix(fs->types[d]));
+  return s;
+}
+
+static int push(struct fstate *fs, uint8_t t, uint32_t *d) {
+  int rc = reserve(fs, fs->height + 1);
+  if (rc) return rc;
+  fs->types[fs->height] = t;
+  *d = fs->height++;
+  return 0;
+}
+
+/* Sets height to base + n with the given types (block end, else). */
+static int set_stack(struct fstate *fs, uint32_t base, uint32_t n,
+                     const uint8_t *t) {
+  int rc = reserve(fs, base + n);
+  if (rc) return rc;
+  for (uint32_t i = 0; i < n; i++) fs->types[base + i] = t[i];
+  fs->height = base + n;
+  return 0;
+}
+
+static void out(struct fstate *fs, const char *fmt, ...) TW_PRINTF(2, 3);
+static void out(struct fstate *fs, const char *fmt, ...) {
+  va_list ap;
+  char tmp[256];
+  va_start(ap, fmt);
+  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if ((size_t)n < sizeof tmp) {
+    tw__buf_append(fs->b, tmp, (size_t)n);
+    return;
+  }
+  char *big = tw__malloc((size_t)n + 1);
+  if (!big) {
+    if (!fs->b->error) fs->b->error = TW_ENOMEM;
+    return;
+  }
+  va_start(ap, fmt);
+  vsnprintf(big, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  tw__buf_append(fs->b, big, (size_t)n);
+  tw__free(big);
+}
+
+/* ---- control ---- */
+
+static void blocktype(const struct fstate *fs, const struct tw__instr *in,
+                      struct ctl *c) {
+  c->np = c->nr = 0;
+  c->pt = c->rt = NULL;
+  if (in->bt_kind == TW_BLOCK_VAL) {
+    c->nr = 1;
+    c->rt = one_type(in->bt_val);
+  } else if (in->bt_kind == TW_BLOCK_TYPE) {
+    const struct tw__functype *ft = &fs->m->types[in->idx];
+    c->np = ft->nparams;
+    c->nr = ft->nresults;
+    c->pt = ft->types;
+    c->rt = ft->types + ft->nparams;
+  }
+}
+
+static int push_ctl(struct fstate *fs, const struct ctl *c) {
+  if (fs->nctl == fs->ctlcap) {
+    uint32_t ncap = fs->ctlcap ? fs->ctlcap * 2 : 16;
+    struct ctl *n = tw__reallocarray(fs->ctl, ncap, sizeof *n);
+    if (!n) return TW_ENOMEM;
+    fs->ctl = n;
+    fs->ctlcap = ncap;
+  }
+  fs->ctl[fs->nctl++] = *c;
+  return 0;
+}
+
+/* Writes the function's return of the top nresults values. */
+static void emit_return(struct fstate *fs) {
+  uint32_t nr = fs->ft->nresults;
+  uint32_t h = fs->height;
+  if (nr == 0) {
+    out(fs, "return;\n");
+  } else if (nr == 1) {
+    out(fs, "return %s;\n", slot(fs, h - 1));
+  } else {
+    for (uint32_t k = 0; k < nr; k++)
+      out(fs, "ret[%" PRIu32 "].%s = %s;\n", k,
+          tw__cg_field(fs->types[h - nr + k]), slot(fs, h - nr + k));
+    out(fs, "return;\n");
+  }
+}
+
+/* Branch to the label `depth` levels out: copy values, jump. */
+static void emit_branch(struct fstate *fs, uint32_t depth) {
+  const struct ctl *c = &fs->ctl[fs->nctl - 1 - depth];
+  if (c->kind == CTL_FUNC) {
+    emit_return(fs);
+    return;
+  }
+  uint32_t n = c->kind == CTL_LOOP ? c->np : c->nr;
+  uint32_t h = fs->height;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t src = h - n + k, dst = c->base + k;
+    if (src == dst) continue;
+    uint8_t save = fs->types[dst];
+    /* The destination slot has the label's type; above the current
+     * height (never: dst < src <= h) or below it the type matches. */
+    fs->types[dst] = fs->types[src];
+    const char *d = slot(fs, dst);
+    out(fs, "%s = %s;\n", d, slot(fs, src));
+    fs->types[dst] = save;
+  }
+  out(fs, "goto L%" PRIu32 ";\n", c->label);
+}
+
+/* ---- calls ---- */
+
+/* Emits a call with expression head `callee` ("f3(" or "((twm_sig2)F_->fn)(")
+ * and environment `envx`, consuming params and pushing results. */
+static int emit_call(struct fstate *fs, uint32_t typeidx, const char *callee,
+                     const char *envx) {
+  const struct tw__functype *ft = &fs->m->types[typeidx];
+  uint32_t np = ft->nparams, nr = ft->nresults;
+  const uint8_t *rt = ft->types + np;
+  if (fs->height < np) return TW_EINVALID;
+  uint32_t base = fs->height - np;
+  if (nr == 1) {
+    /* the result goes to slot `base`, typed as the result (its C name
+     * differs from the param's there if the types differ) */
+    int rc = reserve(fs, base + 1);
+    if (rc) return rc;
+    uint8_t old = base < fs->height ? fs->types[base] : 0;
+    fs->types[base] = rt[0];
+    out(fs, "%s = ", slot(fs, base));
+    if (base < fs->height) fs->types[base] = old;
+  }
+  out(fs, "%s%s", callee, envx);
+  for (uint32_t i = 0; i < np; i++) out(fs, ", %s", slot(fs, base + i));
+  if (nr > 1) {
+    out(fs, ", mr_");
+    if (nr > fs->max_mr) fs->max_mr = nr;
+  }
+  out(fs, ");\n");
+  int rc = set_stack(fs, base, nr, rt);
+  if (rc) return rc;
+  if (nr > 1)
+    for (uint32_t k = 0; k < nr; k++)
+      out(fs, "%s = mr_[%" PRIu32 "].%s;\n", slot(fs, base + k), k,
+          tw__cg_field(rt[k]));
+  return 0;
+}
+
+/* ---- memory ---- */
+
+static const char *load_expr(unsigned op) {
+  switch (op) {
+  case TW_OP_I32_LOAD: return "TWR_LOAD(twr_u32, A)";
+  case TW_OP_I64_LOAD: return "TWR_LOAD(twr_u64, A)";
+  case TW_OP_F32_LOAD: return "TWR_LOAD(float, A)";
+  case TW_OP_F64_LOAD: return "TWR_LOAD(double, A)";
+  case TW_OP_I32_LOAD8_S: return "((twr_u32)TWR_LOAD(twr_u8, A) ^ 0x80u) - 0x80u";
+  case TW_OP_I32_LOAD8_U: return "(twr_u32)TWR_LOAD(twr_u8, A)";
+  case TW_OP_I32_LOAD16_S:
+    return "((twr_u32)TWR_LOAD(twr_u16, A) ^ 0x8000u) - 0x8000u";
+  case TW_OP_I32_LOAD16_U: return "(twr_u32)TWR_LOAD(twr_u16, A)";
+  case TW_OP_I64_LOAD8_S:
+    return "((twr_u64)TWR_LOAD(twr_u8, A) ^ 0x80ull) - 0x80ull";
+  case TW_OP_I64_LOAD8_U: return "(twr_u64)TWR_LOAD(twr_u8, A)";
+  case TW_OP_I64_LOAD16_S:
+    return "((twr_u64)TWR_LOAD(twr_u16, A) ^ 0x8000ull) - 0x8000ull";
+  case TW_OP_I64_LOAD16_U: return "(twr_u64)TWR_LOAD(twr_u16, A)";
+  case TW_OP_I64_LOAD32_S:
+    return "((twr_u64)TWR_LOAD(twr_u32, A) ^ 0x80000000ull) - 0x80000000ull";
+  case TW_OP_I64_LOAD32_U: return "(twr_u64)TWR_LOAD(twr_u32, A)";
+  default: return NULL;
+  }
+}
+
+static const char *store_type(unsigned op) {
+  switch (op) {
+  case TW_OP_I32_STORE: return "twr_u32";
+  case TW_OP_I64_STORE: return "twr_u64";
+  case TW_OP_F32_STORE: return "float";
+  case TW_OP_F64_STORE: return "double";
+  case TW_OP_I32_STORE8: case TW_OP_I64_STORE8: return "twr_u8";
+  case TW_OP_I32_STORE16: case TW_OP_I64_STORE16: return "twr_u16";
+  case TW_OP_I64_STORE32: return "twr_u32";
+  default: return NULL;
+  }
+}
+
+/* Writes template t with $0/$1 replaced by a0/a1 and A by addr. */
+static void subst(struct fstate *fs, const char *t, const char *a0,
+                  const char *a1, const char *addr) {
+  const char *run = t;
+  for (const char *p = t; *p; p++) {
+    const char *rep = NULL;
+    size_t skip = 1;
+    if (p[0] == '$' && p[1] == '0') rep = a0, skip = 2;
+    else if (p[0] == '$' && p[1] == '1') rep = a1, skip = 2;
+    else if (p[0] == 'A' && addr && (p == t || p[-1] == ' ' || p[-1] == ','))
+      rep = addr;
+    if (!rep) continue;
+    tw__buf_append(fs->b, run, (size_t)(p - run));
+    tw__buf_puts(fs->b, rep);
+    p += skip - 1;
+    run = p + 1;
+  }
+  tw__buf_puts(fs->b, run);
+}
+
+static uint8_t sig_type(char c) {
+  switch (c) {
+  case 'i': return TW_T_I32;
+  case 'l': return TW_T_I64;
+  case 'f': return TW_T_F32;
+  case 'd': return TW_T_F64;
+  default: return TW_T_V128;
+  }
+}
+
+/* Formats a finite double exactly as a C hex-float literal, by hand:
+ * printf's %a follows the locale's decimal point. */
+static void hex_double(char *buf, size_t n, double d) {
+  uint64_t bits;
+  memcpy(&bits, &d, 8);
+  int neg = (int)(bits >> 63);
+  int exp = (int)((bits >> 52) & 0x7ff);
+  uint64_t frac = bits & 0xfffffffffffffull;
+  if (exp == 0) /* zero or subnormal: 0x0.<frac>p-1022 */
+    snprintf(buf, n, "%s0x0.%013" PRIx64 "p-1022", neg ? "-" : "", frac);
+  else
+    snprintf(buf, n, "%s0x1.%013" PRIx64 "p%+d", neg ? "-" : "", frac,
+             exp - 1023);
+}
+
+static void float_const(struct fstate *fs, const char *dst, uint64_t bits,
+                        bool f32) {
+  char lit[48];
+  if (f32) {
+    uint32_t u = (uint32_t)bits;
+    float f;
+    memcpy(&f, &u, 4);
+    if ((u & 0x7f800000u) == 0x7f800000u) {
+      out(fs, "%s = twr_f32_from(0x%08" PRIx32 "u);\n", dst, u);
+      return;
+    }
+    hex_double(lit, sizeof lit, (double)f); /* exact: f32 widens exactly */
+    out(fs, "%s = (float)%s;\n", dst, lit);
+  } else {
+    double d;
+    memcpy(&d, &bits, 8);
+    if ((bits & 0x7ff0000000000000ull) == 0x7ff0000000000000ull) {
+      out(fs, "%s = twr_f64_from(0x%016" PRIx64 "ull);\n", dst, bits);
+      return;
+    }
+    hex_double(lit, sizeof lit, d);
+    out(fs, "%s = %s;\n", dst, lit);
+  }
+}
+
+/* ---- the instruction switch ---- */
+
+static int instr(struct fstate *fs, const struct tw__instr *in) {
+  unsigned op = in->op;
+  uint32_t h = fs->height, d;
+  int rc;
+  char addr[96];
+
+  /* skipping unreachable code: only track nesting */
+  if (fs->unreachable) {
+    if (op == TW_OP_BLOCK || op == TW_OP_LOOP || op == TW_OP_IF) {
+      fs->skip++;
+      return 0;
+    }
+    if (op == TW_OP_END && fs->skip > 0) {
+      fs->skip--;
+      return 0;
+    }
+    if (op != TW_OP_END && !(op == TW_OP_ELSE && fs->skip == 0)) return 0;
+  }
+
+  if (op >= 0x200)
+    return tw__err(TW_EUNSUPPORTED, fs->err, fs->errlen,
+                   "codegen: function %" PRIu32 ", byte 0x%" PRIx32
+                   ": SIMD instruction %s is not supported yet",
+                   fs->funcidx, in->offset, tw__op_name(op));
+
+#define NEED(n)                                                             \
+  do {                                                                      \
+    if (fs->height < (n)) return fail(fs, TW_EINVALID, in->offset,          \
+                                      "operand stack underflow");           \
+  } while (0)
+
+  switch (op) {
+  case TW_OP_UNREACHABLE:
+    out(fs, "TWR_TRAP(x, TWR_TRAP_UNREACHABLE);\n");
+    fs->unreachable = true;
+    return 0;
+  case TW_OP_NOP:
+    return 0;
+  case TW_OP_BLOCK:
+  case TW_OP_LOOP:
+  case TW_OP_IF: {
+    struct ctl c = {0};
+    c.kind = op == TW_OP_BLOCK ? CTL_BLOCK : op == TW_OP_LOOP ? CTL_LOOP : CTL_IF;
+    c.label = fs->nlabels++;
+    blocktype(fs, in, &c);
+    if (op == TW_OP_IF) {
+      NEED(1);
+      out(fs, "if (!%s) goto L%" PRIu32 "_e;\n", slot(fs, h - 1), c.label);
+      fs->height--;
+    }
+    NEED(c.np);
+    c.base = fs->height - c.np;
+    if (op == TW_OP_LOOP) out(fs, "L%" PRIu32 ":;\nTWR_POLL(x);\n", c.label);
+    return push_ctl(fs, &c);
+  }
+  case TW_OP_ELSE: {
+    struct ctl *c = &fs->ctl[fs->nctl - 1];
+    if (c->kind != CTL_IF) return fail(fs, TW_EINVALID, in->offset, "else outside if");
+    out(fs, "goto L%" PRIu32 ";\nL%" PRIu32 "_e:;\n", c->label, c->label);
+    c->has_else = true;
+    fs->unreachable = false;
+    return set_stack(fs, c->base, c->np, c->pt);
+  }
+  case TW_OP_END: {
+    struct ctl *c = &fs->ctl[fs->nctl - 1];
+    if (c->kind == CTL_FUNC) {
+      /* the function's own end: return its results */
+      rc = set_stack(fs, 0, c->nr, c->rt);
+      if (rc) return rc;
+      emit_return(fs);
+      fs->nctl--;
+      fs->unreachable = false;
+      return 0;
+    }
+    if (c->kind == CTL_IF && !c->has_else)
+      out(fs, "L%" PRIu32 "_e:;\n", c->label);
+    if (c->kind != CTL_LOOP) out(fs, "L%" PRIu32 ":;\n", c->label);
+    rc = set_stack(fs, c->base, c->nr, c->rt);
+    fs->nctl--;
+    fs->unreachable = false;
+    return rc;
+  }
+  case TW_OP_BR:
+    if (in->idx >= fs->nctl) return fail(fs, TW_EINVALID, in->offset, "bad label");
+    emit_branch(fs, in->idx);
+    fs->unreachable = true;
+    fs->skip = 0;
+    return 0;
+  case TW_OP_BR_IF:
+    NEED(1);
+    if (in->idx >= fs->nctl) return fail(fs, TW_EINVALID, in->offset, "bad label");
+    out(fs, "if (%s) {\n", slot(fs, h - 1));
+    fs->height--;
+    emit_branch(fs, in->idx);
+    out(fs, "}\n");
+    return 0;
+  case TW_OP_BR_TABLE: {
+    NEED(1);
+    uint32_t def = in->idx;
+    if (def >= fs->nctl) return fail(fs, TW_EINVALID, in->offset, "bad label");
+    out(fs, "switch (%s) {\n", slot(fs, h - 1));
+    fs->height--;
+    for (uint32_t k = 0; k < in->ntargets; k++) {
+      uint32_t t = in->targets[k];
+      if (t >= fs->nctl) return fail(fs, TW_EINVALID, in->offset, "bad label");
+      if (t == def) continue;
+      out(fs, "case %" PRIu32 "u:\n", k);
+      if (k + 1 < in->ntargets && in->targets[k + 1] == t) continue;
+      emit_branch(fs, t);
+    }
+    out(fs, "default:\n");
+    emit_branch(fs, def);
+    out(fs, "}\n");
+    fs->unreachable = true;
+    fs->skip = 0;
+    return 0;
+  }
+  case TW_OP_RETURN:
+    NEED(fs->ft->nresults);
+    emit_return(fs);
+    fs->unreachable = true;
+    fs->skip = 0;
+    return 0;
+  case TW_OP_CALL: {
+    uint32_t f = in->idx;
+    uint32_t t = tw__module_func_type(fs->m, f);
+    char head[64];
+    NEED(fs->m->types[t].nparams);
+    if (f >= fs->m->nfunc_imports) {
+      snprintf(head, sizeof head, "f%" PRIu32 "(", f);
+      return emit_call(fs, t, head, "x, env");
+    }
+    snprintf(head, sizeof head, "((twm_sig%" PRIu32 ")in->funcs[%" PRIu32 "]->fn)(",
+             t, f);
+    char envx[64];
+    snprintf(envx, sizeof envx, "x, in->funcs[%" PRIu32 "]->env", f);
+    return emit_call(fs, t, head, envx);
+  }
+  case TW_OP_CALL_INDIRECT: {
+    uint32_t t = in->idx;
+    NEED(1 + fs->m->types[t].nparams);
+    out(fs,
+        "{ const struct twr_table *T_ = in->tables[%" PRIu32 "];\n"
+        "twr_u32 i_ = %s;\n"
+        "const struct twr_func *F_;\n"
+        "if (i_ >= T_->size) TWR_TRAP(x, TWR_TRAP_UNDEFINED_ELEMENT);\n"
+        "else if (!(F_ = (const struct twr_func *)T_->elems[i_])) "
+        "TWR_TRAP(x, TWR_TRAP_UNINITIALIZED_ELEMENT);\n"
+        "else if (F_->type_id != in->type_ids[%" PRIu32 "]) "
+        "TWR_TRAP(x, TWR_TRAP_INDIRECT_CALL_TYPE);\n"
+        "else {\n",
+        in->idx2, slot(fs, h - 1), t);
+    fs->height--;
+    char head[64];
+    snprintf(head, sizeof head, "((twm_sig%" PRIu32 ")F_->fn)(", t);
+    rc = emit_call(fs, t, head, "x, F_->env");
+    out(fs, "} }\n");
+    return rc;
+  }
+  case TW_OP_DROP:
+    NEED(1);
+    fs->height--;
+    return 0;
+  case TW_OP_SELECT:
+  case TW_OP_SELECT_T: {
+    NEED(3);
+    const char *c = slot(fs, h - 1);
+    const char *b = slot(fs, h - 2);
+    const char *a = slot(fs, h - 3);
+    out(fs, "if (!%s) %s = %s;\n", c, a, b);
+    fs->height -= 2;
+    return 0;
+  }
+  case TW_OP_LOCAL_GET:
+    if (in->idx >= fs->nlocals) return fail(fs, TW_EINVALID, in->offset, "bad local");
+    if ((rc = push(fs, fs->ltypes[in->idx], &d))) return rc;
+    out(fs, "%s = l%" PRIu32 ";\n", slot(fs, d), in->idx);
+    return 0;
+  case TW_OP_LOCAL_SET:
+  case TW_OP_LOCAL_TEE:
+    NEED(1);
+    if (in->idx >= fs->nlocals) return fail(fs, TW_EINVALID, in->offset, "bad local");
+    out(fs, "l%" PRIu32 " = %s;\n", in->idx, slot(fs, h - 1));
+    if (op == TW_OP_LOCAL_SET) fs->height--;
+    return 0;
+  case TW_OP_GLOBAL_GET: {
+    uint8_t t = tw__module_global(fs->m, in->idx)->type;
+    if ((rc = push(fs, t, &d))) return rc;
+    out(fs, "%s = in->globals[%" PRIu32 "]->%s;\n", slot(fs, d), in->idx,
+        tw__cg_field(t));
+    return 0;
+  }
+  case TW_OP_GLOBAL_SET:
+    NEED(1);
+    out(fs, "in->globals[%" PRIu32 "]->%s = %s;\n", in->idx,
+        tw__cg_field(fs->types[h - 1]), slot(fs, h - 1));
+    fs->height--;
+    return 0;
+  case TW_OP_TABLE_GET: {
+    NEED(1);
+    uint8_t t = tw__module_table(fs->m, in->idx)->reftype;
+    const char *i = slot(fs, h - 1);
+    fs->types[h - 1] = t;
+    out(fs, "%s = x->rt->table_get(x, in, %" PRIu32 "u, %s);\n",
+        slot(fs, h - 1), in->idx, i);
+    return 0;
+  }
+  case TW_OP_TABLE_SET:
+    NEED(2);
+    out(fs, "x->rt->table_set(x, in, %" PRIu32 "u, %s, %s);\n", in->idx,
+        slot(fs, h - 2), slot(fs, h - 1));
+    fs->height -= 2;
+    return 0;
+  case TW_OP_MEMORY_SIZE:
+    if ((rc = push(fs, TW_T_I32, &d))) return rc;
+    out(fs, "%s = (twr_u32)in->memories[0]->pages;\n", slot(fs, d));
+    return 0;
+  case TW_OP_MEMORY_GROW:
+    NEED(1);
+    out(fs, "%s = x->rt->memory_grow(x, in, 0u, %s);\n", slot(fs, h - 1),
+        slot(fs, h - 1));
+    return 0;
+  case TW_OP_I32_CONST:
+    if ((rc = push(fs, TW_T_I32, &d))) return rc;
+    out(fs, "%s = %" PRIu32 "u;\n", slot(fs, d), (uint32_t)in->i64);
+    return 0;
+  case TW_OP_I64_CONST:
+    if ((rc = push(fs, TW_T_I64, &d))) return rc;
+    out(fs, "%s = %" PRIu64 "ull;\n", slot(fs, d), in->i64);
+    return 0;
+  case TW_OP_F32_CONST:
+    if ((rc = push(fs, TW_T_F32, &d))) return rc;
+    float_const(fs, slot(fs, d), in->i64, true);
+    return 0;
+  case TW_OP_F64_CONST:
+    if ((rc = push(fs, TW_T_F64, &d))) return rc;
+    float_const(fs, slot(fs, d), in->i64, false);
+    return 0;
+  case TW_OP_REF_NULL:
+    if ((rc = push(fs, in->reftype, &d))) return rc;
+    out(fs, "%s = (void *)0;\n", slot(fs, d));
+    return 0;
+  case TW_OP_REF_IS_NULL: {
+    NEED(1);
+    const char *r = slot(fs, h - 1);
+    fs->types[h - 1] = TW_T_I32;
+    out(fs, "%s = (twr_u32)(%s == 0);\n", slot(fs, h - 1), r);
+    return 0;
+  }
+  case TW_OP_REF_FUNC:
+    if ((rc = push(fs, TW_T_FUNCREF, &d))) return rc;
+    out(fs, "%s = (void *)in->funcs[%" PRIu32 "];\n", slot(fs, d), in->idx);
+    return 0;
+  case TW_OP_MEMORY_INIT:
+    NEED(3);
+    out(fs, "x->rt->memory_init(x, in, 0u, %" PRIu32 "u, %s, %s, %s);\n",
+        in->idx, slot(fs, h - 3), slot(fs, h - 2), slot(fs, h - 1));
+    fs->height -= 3;
+    return 0;
+  case TW_OP_DATA_DROP:
+    out(fs, "x->rt->data_drop(x, in, %" PRIu32 "u);\n", in->idx);
+    return 0;
+  case TW_OP_MEMORY_COPY:
+    NEED(3);
+    out(fs, "x->rt->memory_copy(x, in, %" PRIu32 "u, %" PRIu32 "u, %s, %s, %s);\n",
+        in->idx, in->idx2, slot(fs, h - 3), slot(fs, h - 2), slot(fs, h - 1));
+    fs->height -= 3;
+    return 0;
+  case TW_OP_MEMORY_FILL:
+    NEED(3);
+    out(fs, "x->rt->memory_fill(x, in, 0u, %s, %s, %s);\n", slot(fs, h - 3),
+        slot(fs, h - 2), slot(fs, h - 1));
+    fs->height -= 3;
+    return 0;
+  case TW_OP_TABLE_INIT:
+    NEED(3);
+    out(fs, "x->rt->table_init(x, in, %" PRIu32 "u, %" PRIu32 "u, %s, %s, %s);\n",
+        in->idx2, in->idx, slot(fs, h - 3), slot(fs, h - 2), slot(fs, h - 1));
+    fs->height -= 3;
+    return 0;
+  case TW_OP_ELEM_DROP:
+    out(fs, "x->rt->elem_drop(x, in, %" PRIu32 "u);\n", in->idx);
+    return 0;
+  case TW_OP_TABLE_COPY:
+    NEED(3);
+    out(fs, "x->rt->table_copy(x, in, %" PRIu32 "u, %" PRIu32 "u, %s, %s, %s);\n",
+        in->idx, in->idx2, slot(fs, h - 3), slot(fs, h - 2), slot(fs, h - 1));
+    fs->height -= 3;
+    return 0;
+  case TW_OP_TABLE_GROW: {
+    NEED(2);
+    const char *init = slot(fs, h - 2);
+    const char *n = slot(fs, h - 1);
+    fs->types[h - 2] = TW_T_I32;
+    out(fs, "%s = x->rt->table_grow(x, in, %" PRIu32 "u, %s, %s);\n",
+        slot(fs, h - 2), in->idx, init, n);
+    fs->height--;
+    return 0;
+  }
+  case TW_OP_TABLE_SIZE:
+    if ((rc = push(fs, TW_T_I32, &d))) return rc;
+    out(fs, "%s = in->tables[%" PRIu32 "]->size;\n", slot(fs, d), in->idx);
+    return 0;
+  case TW_OP_TABLE_FILL:
+    NEED(3);
+    out(fs, "x->rt->table_fill(x, in, %" PRIu32 "u, %s, %s, %s);\n", in->idx,
+        slot(fs, h - 3), slot(fs, h - 2), slot(fs, h - 1));
+    fs->height -= 3;
+    return 0;
+  default:
+    break;
+  }
+
+  /* loads and stores */
+  const char *le = load_expr(op);
+  if (le) {
+    NEED(1);
+    snprintf(addr, sizeof addr, "TWR_ADDR(in, %s, %" PRIu32 "u)", slot(fs, h - 1),
+             in->offs);
+    const char *sig = tw__op_sig(op);
+    fs->types[h - 1] = sig_type(sig[2]);
+    out(fs, "%s = ", slot(fs, h - 1));
+    subst(fs, le, NULL, NULL, addr);
+    out(fs, ";\n");
+    return 0;
+  }
+  const char *st = store_type(op);
+  if (st) {
+    NEED(2);
+    snprintf(addr, sizeof addr, "TWR_ADDR(in, %s, %" PRIu32 "u)", slot(fs, h - 2),
+             in->offs);
+    out(fs, "TWR_STORE(%s, %s, (%s)%s);\n", st, addr, st, slot(fs, h - 1));
+    fs->height -= 2;
+    return 0;
+  }
+
+  /* numeric operators */
+  const char *tpl = tw__cg_num_template(op);
+  const char *sig = tw__op_sig(op);
+  if (!tpl || !sig)
+    return tw__err(TW_EUNSUPPORTED, fs->err, fs->errlen,
+                   "codegen: function %" PRIu32 ", byte 0x%" PRIx32
+                   ": instruction %s is not supported",
+                   fs->funcidx, in->offset, tw__op_name(op));
+  uint32_t np = sig[0] == ':' ? 0 : sig[1] == ':' ? 1 : 2;
+  NEED(np);
+  char a0[24] = "", a1[24] = "";
+  if (np >= 1) snprintf(a0, sizeof a0, "%s", slot(fs, h - np));
+  if (np >= 2) snprintf(a1, sizeof a1, "%s", slot(fs, h - 1));
+  fs->height -= np;
+  if ((rc = push(fs, sig_type(sig[np + 1]), &d))) return rc;
+  out(fs, "%s = ", slot(fs, d));
+  subst(fs, tpl, a0, a1, NULL);
+  out(fs, ";\n");
+  return 0;
+#undef NEED
+}
+
+/* Writes the declarations of every slot used, grouped by type. */
+static void declare_slots(struct fstate *fs, struct tw__buf *o,
+                          uint32_t maxd) {
+  for (size_t ti = 0; ti < 6; ti++) {
+    uint8_t t = k_valtypes[ti];
+    unsigned bit = type_bit(t);
+    uint32_t n = 0;
+    for (uint32_t dd = 0; dd < maxd; dd++) {
+      if (!(fs->used[dd] & bit)) continue;
+      if (n % 16 == 0)
+        tw__buf_printf(o, "%s%s %ss%" PRIu32 "%c", n ? ";\n" : "",
+                       t == TW_T_FUNCREF ? "void" : tw__cg_ctype(t),
+                       t == TW_T_FUNCREF ? "*" : "", dd, tw__cg_suffix(t));
+      else
+        tw__buf_printf(o, ", %ss%" PRIu32 "%c", t == TW_T_FUNCREF ? "*" : "",
+                       dd, tw__cg_suffix(t));
+      n++;
+    }
+    if (n) tw__buf_puts(o, ";\n");
+  }
+}
+
+int tw__cg_func(const struct tw__module *m, uint32_t defidx,
+                struct tw__buf *o, struct tw__buf *scratch, char *err,
+                size_t errlen) {
+  const struct tw__func *fn = &m->funcs[defidx];
+  struct fstate fs;
+  memset(&fs, 0, sizeof fs);
+  fs.m = m;
+  fs.funcidx = m->nfunc_imports + defidx;
+  fs.ft = &m->types[fn->type];
+  fs.err = err;
+  fs.errlen = errlen;
+  scratch->len = 0;
+  scratch->error = 0;
+  fs.b = scratch;
+
+  int rc = 0;
+  uint32_t np = fs.ft->nparams;
+  fs.nlocals = np + fn->nlocals;
+  fs.ltypes = tw__malloc(fs.nlocals ? fs.nlocals : 1);
+  if (!fs.ltypes) return TW_ENOMEM;
+  memcpy(fs.ltypes, fs.ft->types, np);
+  if (fn->nlocals) memcpy(fs.ltypes + np, fn->local_types, fn->nlocals);
+
+  struct ctl top = {0};
+  top.kind = CTL_FUNC;
+  top.label = fs.nlabels++;
+  top.nr = fs.ft->nresults;
+  top.rt = fs.ft->types + np;
+  if ((rc = push_ctl(&fs, &top)) || (rc = reserve(&fs, 16))) goto done;
+
+  struct tw__reader r;
+  tw__reader_init(&r, m->bytes, fn->code, fn->end);
+  uint32_t maxd = 0;
+  while (fs.nctl > 0) {
+    struct tw__instr ins;
+    if (r.p >= r.end) {
+      rc = fail(&fs, TW_EMALFORMED, fn->body_offset, "function body ends early");
+      break;
+    }
+    if ((rc = tw__reader_next(&r, &ins, err, errlen))) break;
+    if ((rc = instr(&fs, &ins))) break;
+    if (fs.height > maxd) maxd = fs.height;
+    if (scratch->error) {
+      rc = scratch->error;
+      break;
+    }
+  }
+  tw__reader_close(&r);
+  if (rc) goto done;
+
+  /* header, locals, slots, entry checks, then the body */
+  char name[24];
+  snprintf(name, sizeof name, "f%" PRIu32, fs.funcidx);
+  tw__buf_puts(o, "static ");
+  tw__cg_signature(o, fs.ft, name, 1);
+  tw__buf_puts(o, " {\nstruct twr_inst *in = (struct twr_inst *)env;\n");
+  for (uint32_t i = np; i < fs.nlocals; i++) {
+    uint8_t t = fs.ltypes[i];
+    if (t == TW_T_V128)
+      tw__buf_printf(o, "twr_v128 l%" PRIu32 " = {0, 0};\n", i);
+    else
+      tw__buf_printf(o, "%s l%" PRIu32 " = 0;\n", tw__cg_ctype(t), i);
+  }
+  declare_slots(&fs, o, maxd < fs.cap ? maxd + 1 : fs.cap);
+  if (fs.max_mr) tw__buf_printf(o, "twr_val mr_[%" PRIu32 "];\n", fs.max_mr);
+  uint64_t nvars = (uint64_t)fs.nlocals + maxd + fs.max_mr;
+  tw__buf_printf(o, "(void)in;\nTWR_ENTER(x, %" PRIu64 "u);\nTWR_POLL(x);\n",
+                 nvars * 16 + 256);
+  tw__buf_append(o, scratch->data, scratch->len);
+  tw__buf_puts(o, "}\n\n");
+  rc = o->error;
+
+done:
+  tw__free(fs.ltypes);
+  tw__free(fs.types);
+  tw__free(fs.used);
+  tw__free(fs.ctl);
+  return rc;
+}

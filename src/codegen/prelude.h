@@ -1,0 +1,427 @@
+/* Helpers for generated code, appended after src/rt/abi.h to form the
+ * prelude of every generated translation unit (never included by the
+ * runtime). Like abi.h it includes no header: the libm functions it needs
+ * are declared here and bound by the compiler driver (tier 0:
+ * tcc_add_symbol). Every helper is free of undefined behaviour for every
+ * input; the ones that can trap call x->rt->trap, which does not return,
+ * and still return a value so the C compiler never sees a UB path.
+ */
+#ifndef TW_CODEGEN_PRELUDE_H
+#define TW_CODEGEN_PRELUDE_H
+
+/* ---- entry checks ---- */
+
+/* Native stack check at function entry: `est` bytes is the estimated
+ * frame of the function being entered. */
+#define TWR_ENTER(x, est)                                                   \
+  do {                                                                      \
+    char probe_;                                                            \
+    if ((twr_uptr)&probe_ - (twr_uptr)(est) < (twr_uptr)(x)->stack_limit)   \
+      TWR_TRAP((x), TWR_TRAP_STACK_EXHAUSTED);                         \
+  } while (0)
+
+/* Deadline poll, at function entry and every loop header. */
+#define TWR_POLL(x)                                                         \
+  do {                                                                      \
+    if (*(x)->epoch > (x)->deadline)                                        \
+      TWR_TRAP((x), TWR_TRAP_DEADLINE);                                \
+  } while (0)
+
+/* Traps never return (the runtime unwinds); telling gcc/clang so keeps
+ * them from reasoning about, or warning on, the paths after a trap. */
+#if defined(__GNUC__) && !defined(__TINYC__)
+__attribute__((noreturn, cold)) static void twr_trap(struct twr_exec *x,
+                                                    int code) {
+  x->rt->trap(x, code);
+  __builtin_unreachable();
+}
+#define TWR_TRAP(x, code) twr_trap((x), (code))
+#else
+#define TWR_TRAP(x, code) (x)->rt->trap((x), (code))
+#endif
+
+/* ---- linear memory access (little-endian host assumed) ---- */
+#if defined(__TINYC__)
+/* tcc does not optimise on aliasing; x86-64 tolerates unaligned access. */
+#define TWR_LOAD(T, p) (*(const T *)(const void *)(p))
+#define TWR_STORE(T, p, v) (*(T *)(void *)(p) = (v))
+#else
+/* Loads are volatile so that gcc/clang never delete one whose value is
+ * unused: an out-of-bounds load must still fault (and trap) when the
+ * program drops its result. Stores are never dead to the compiler. */
+typedef twr_u8 __attribute__((aligned(1), may_alias)) twr_ua_twr_u8;
+typedef twr_u16 __attribute__((aligned(1), may_alias)) twr_ua_twr_u16;
+typedef twr_u32 __attribute__((aligned(1), may_alias)) twr_ua_twr_u32;
+typedef twr_u64 __attribute__((aligned(1), may_alias)) twr_ua_twr_u64;
+typedef float __attribute__((aligned(1), may_alias)) twr_ua_float;
+typedef double __attribute__((aligned(1), may_alias)) twr_ua_double;
+#define TWR_LOAD(T, p) (*(const volatile twr_ua_##T *)(const void *)(p))
+#define TWR_STORE(T, p, v) (*(twr_ua_##T *)(void *)(p) = (v))
+#endif
+#define TWR_ADDR(in, a, off) ((in)->mem0 + (twr_u64)(a) + (twr_u64)(off))
+
+/* ---- libm ---- */
+#if defined(__TINYC__) || !defined(__GNUC__)
+double sqrt(double);
+float sqrtf(float);
+double ceil(double);
+float ceilf(float);
+double floor(double);
+float floorf(float);
+double trunc(double);
+float truncf(float);
+double rint(double);
+float rintf(float);
+#define twr_sqrt sqrt
+#define twr_sqrtf sqrtf
+#define twr_ceil ceil
+#define twr_ceilf ceilf
+#define twr_floor floor
+#define twr_floorf floorf
+#define twr_trunc trunc
+#define twr_truncf truncf
+#define twr_rint rint
+#define twr_rintf rintf
+#else
+/* gcc/clang expand these inline; the expansions can return a signalling
+ * NaN unchanged, where WebAssembly wants it quieted: do that first. */
+#define twr_sqrt __builtin_sqrt
+#define twr_sqrtf __builtin_sqrtf
+#define TWR_ROUNDING(name, T, builtin)                                      \
+  static T name(T a) { return a != a ? a + a : builtin(a); }
+TWR_ROUNDING(twr_ceil, double, __builtin_ceil)
+TWR_ROUNDING(twr_ceilf, float, __builtin_ceilf)
+TWR_ROUNDING(twr_floor, double, __builtin_floor)
+TWR_ROUNDING(twr_floorf, float, __builtin_floorf)
+TWR_ROUNDING(twr_trunc, double, __builtin_trunc)
+TWR_ROUNDING(twr_truncf, float, __builtin_truncf)
+TWR_ROUNDING(twr_rint, double, __builtin_rint)
+TWR_ROUNDING(twr_rintf, float, __builtin_rintf)
+#endif
+
+/* promote/demote: gcc folds (float)(double)f to f even with
+ * -fsignaling-nans, which would keep a signalling NaN signalling. */
+#if defined(__TINYC__) || !defined(__GNUC__)
+#define twr_f64_promote(a) ((double)(a))
+#define twr_f32_demote(a) ((float)(a))
+#else
+static double twr_f64_promote(float a) {
+  return a != a ? (double)a + (double)a : (double)a;
+}
+static float twr_f32_demote(double a) {
+  return a != a ? (float)(a + a) : (float)a;
+}
+#endif
+
+/* ---- bit casts ---- */
+typedef union twr_f32u {
+  twr_u32 u;
+  float f;
+} twr_f32u;
+typedef union twr_f64u {
+  twr_u64 u;
+  double f;
+} twr_f64u;
+
+static twr_u32 twr_f32_bits(float f) {
+  twr_f32u v;
+  v.f = f;
+  return v.u;
+}
+static float twr_f32_from(twr_u32 u) {
+  twr_f32u v;
+  v.u = u;
+  return v.f;
+}
+static twr_u64 twr_f64_bits(double f) {
+  twr_f64u v;
+  v.f = f;
+  return v.u;
+}
+static double twr_f64_from(twr_u64 u) {
+  twr_f64u v;
+  v.u = u;
+  return v.f;
+}
+
+/* ---- integer helpers ---- */
+static twr_u32 twr_rotl32(twr_u32 a, twr_u32 n) {
+  n &= 31;
+  return n ? (a << n) | (a >> (32 - n)) : a;
+}
+static twr_u32 twr_rotr32(twr_u32 a, twr_u32 n) {
+  n &= 31;
+  return n ? (a >> n) | (a << (32 - n)) : a;
+}
+static twr_u64 twr_rotl64(twr_u64 a, twr_u64 n) {
+  n &= 63;
+  return n ? (a << n) | (a >> (64 - n)) : a;
+}
+static twr_u64 twr_rotr64(twr_u64 a, twr_u64 n) {
+  n &= 63;
+  return n ? (a >> n) | (a << (64 - n)) : a;
+}
+#if defined(__TINYC__) || !defined(__GNUC__)
+static twr_u32 twr_clz32(twr_u32 a) {
+  twr_u32 n = 0;
+  if (!a) return 32;
+  while (!(a & 0x80000000u)) { a <<= 1; n++; }
+  return n;
+}
+static twr_u32 twr_ctz32(twr_u32 a) {
+  twr_u32 n = 0;
+  if (!a) return 32;
+  while (!(a & 1u)) { a >>= 1; n++; }
+  return n;
+}
+static twr_u32 twr_popcnt32(twr_u32 a) {
+  a = a - ((a >> 1) & 0x55555555u);
+  a = (a & 0x33333333u) + ((a >> 2) & 0x33333333u);
+  a = (a + (a >> 4)) & 0x0f0f0f0fu;
+  return (a * 0x01010101u) >> 24;
+}
+static twr_u64 twr_clz64(twr_u64 a) {
+  twr_u64 n = 0;
+  if (!a) return 64;
+  while (!(a & 0x8000000000000000ull)) { a <<= 1; n++; }
+  return n;
+}
+static twr_u64 twr_ctz64(twr_u64 a) {
+  twr_u64 n = 0;
+  if (!a) return 64;
+  while (!(a & 1u)) { a >>= 1; n++; }
+  return n;
+}
+static twr_u64 twr_popcnt64(twr_u64 a) {
+  return (twr_u64)twr_popcnt32((twr_u32)a) +
+         twr_popcnt32((twr_u32)(a >> 32));
+}
+#else
+#define twr_clz32(a) ((a) ? (twr_u32)__builtin_clz(a) : 32u)
+#define twr_ctz32(a) ((a) ? (twr_u32)__builtin_ctz(a) : 32u)
+#define twr_popcnt32(a) ((twr_u32)__builtin_popcount(a))
+#define twr_clz64(a) ((a) ? (twr_u64)__builtin_clzll(a) : 64u)
+#define twr_ctz64(a) ((a) ? (twr_u64)__builtin_ctzll(a) : 64u)
+#define twr_popcnt64(a) ((twr_u64)__builtin_popcountll(a))
+#endif
+
+static twr_u32 twr_i32_div_s(struct twr_exec *x, twr_u32 a, twr_u32 b) {
+  if (b == 0) { TWR_TRAP(x, TWR_TRAP_DIV_BY_ZERO); return 0; }
+  if (a == 0x80000000u && b == 0xffffffffu) {
+    TWR_TRAP(x, TWR_TRAP_INT_OVERFLOW);
+    return 0;
+  }
+  return (twr_u32)((twr_i32)a / (twr_i32)b);
+}
+static twr_u32 twr_i32_div_u(struct twr_exec *x, twr_u32 a, twr_u32 b) {
+  if (b == 0) { TWR_TRAP(x, TWR_TRAP_DIV_BY_ZERO); return 0; }
+  return a / b;
+}
+static twr_u32 twr_i32_rem_s(struct twr_exec *x, twr_u32 a, twr_u32 b) {
+  if (b == 0) { TWR_TRAP(x, TWR_TRAP_DIV_BY_ZERO); return 0; }
+  if (b == 0xffffffffu) return 0;
+  return (twr_u32)((twr_i32)a % (twr_i32)b);
+}
+static twr_u32 twr_i32_rem_u(struct twr_exec *x, twr_u32 a, twr_u32 b) {
+  if (b == 0) { TWR_TRAP(x, TWR_TRAP_DIV_BY_ZERO); return 0; }
+  return a % b;
+}
+static twr_u64 twr_i64_div_s(struct twr_exec *x, twr_u64 a, twr_u64 b) {
+  if (b == 0) { TWR_TRAP(x, TWR_TRAP_DIV_BY_ZERO); return 0; }
+  if (a == 0x8000000000000000ull && b == 0xffffffffffffffffull) {
+    TWR_TRAP(x, TWR_TRAP_INT_OVERFLOW);
+    return 0;
+  }
+  return (twr_u64)((twr_i64)a / (twr_i64)b);
+}
+static twr_u64 twr_i64_div_u(struct twr_exec *x, twr_u64 a, twr_u64 b) {
+  if (b == 0) { TWR_TRAP(x, TWR_TRAP_DIV_BY_ZERO); return 0; }
+  return a / b;
+}
+static twr_u64 twr_i64_rem_s(struct twr_exec *x, twr_u64 a, twr_u64 b) {
+  if (b == 0) { TWR_TRAP(x, TWR_TRAP_DIV_BY_ZERO); return 0; }
+  if (b == 0xffffffffffffffffull) return 0;
+  return (twr_u64)((twr_i64)a % (twr_i64)b);
+}
+static twr_u64 twr_i64_rem_u(struct twr_exec *x, twr_u64 a, twr_u64 b) {
+  if (b == 0) { TWR_TRAP(x, TWR_TRAP_DIV_BY_ZERO); return 0; }
+  return a % b;
+}
+
+/* ---- float helpers: sign operations touch only the sign bit ---- */
+static float twr_f32_abs(float a) {
+  return twr_f32_from(twr_f32_bits(a) & 0x7fffffffu);
+}
+static float twr_f32_neg(float a) {
+  return twr_f32_from(twr_f32_bits(a) ^ 0x80000000u);
+}
+static float twr_f32_copysign(float a, float b) {
+  return twr_f32_from((twr_f32_bits(a) & 0x7fffffffu) |
+                      (twr_f32_bits(b) & 0x80000000u));
+}
+static double twr_f64_abs(double a) {
+  return twr_f64_from(twr_f64_bits(a) & 0x7fffffffffffffffull);
+}
+static double twr_f64_neg(double a) {
+  return twr_f64_from(twr_f64_bits(a) ^ 0x8000000000000000ull);
+}
+static double twr_f64_copysign(double a, double b) {
+  return twr_f64_from((twr_f64_bits(a) & 0x7fffffffffffffffull) |
+                      (twr_f64_bits(b) & 0x8000000000000000ull));
+}
+/* min/max: a NaN operand gives a quiet NaN (a + b propagates it); zeros
+ * of either sign compare equal, so pick by bits: min prefers -0. */
+static float twr_f32_min(float a, float b) {
+  if (a != a || b != b) return a + b;
+  if (a == b) return twr_f32_from(twr_f32_bits(a) | twr_f32_bits(b));
+  return a < b ? a : b;
+}
+static float twr_f32_max(float a, float b) {
+  if (a != a || b != b) return a + b;
+  if (a == b) return twr_f32_from(twr_f32_bits(a) & twr_f32_bits(b));
+  return a > b ? a : b;
+}
+static double twr_f64_min(double a, double b) {
+  if (a != a || b != b) return a + b;
+  if (a == b) return twr_f64_from(twr_f64_bits(a) | twr_f64_bits(b));
+  return a < b ? a : b;
+}
+static double twr_f64_max(double a, double b) {
+  if (a != a || b != b) return a + b;
+  if (a == b) return twr_f64_from(twr_f64_bits(a) & twr_f64_bits(b));
+  return a > b ? a : b;
+}
+
+/* ---- float -> int. Range checks are exact: every bound is a power of
+ * two (representable), compared before converting. Unsigned results go
+ * through signed 64-bit conversions (exact in range) so no helper from
+ * the compiler's runtime library is needed. ---- */
+static twr_u64 twr_d2u64(double a) { /* requires 0 <= trunc(a) < 2^64 */
+  if (a < 9223372036854775808.0) return (twr_u64)(twr_i64)a;
+  return (twr_u64)(twr_i64)(a - 9223372036854775808.0) +
+         0x8000000000000000ull;
+}
+static twr_u32 twr_i32_trunc_f32_s(struct twr_exec *x, float a) {
+  if (a != a) { TWR_TRAP(x, TWR_TRAP_BAD_CONVERSION); return 0; }
+  if (!(a >= -2147483648.0f && a < 2147483648.0f)) {
+    TWR_TRAP(x, TWR_TRAP_INT_OVERFLOW);
+    return 0;
+  }
+  return (twr_u32)(twr_i64)a;
+}
+static twr_u32 twr_i32_trunc_f32_u(struct twr_exec *x, float a) {
+  if (a != a) { TWR_TRAP(x, TWR_TRAP_BAD_CONVERSION); return 0; }
+  if (!(a > -1.0f && a < 4294967296.0f)) {
+    TWR_TRAP(x, TWR_TRAP_INT_OVERFLOW);
+    return 0;
+  }
+  return (twr_u32)(twr_i64)a;
+}
+static twr_u32 twr_i32_trunc_f64_s(struct twr_exec *x, double a) {
+  if (a != a) { TWR_TRAP(x, TWR_TRAP_BAD_CONVERSION); return 0; }
+  if (!(a > -2147483649.0 && a < 2147483648.0)) {
+    TWR_TRAP(x, TWR_TRAP_INT_OVERFLOW);
+    return 0;
+  }
+  return (twr_u32)(twr_i64)a;
+}
+static twr_u32 twr_i32_trunc_f64_u(struct twr_exec *x, double a) {
+  if (a != a) { TWR_TRAP(x, TWR_TRAP_BAD_CONVERSION); return 0; }
+  if (!(a > -1.0 && a < 4294967296.0)) {
+    TWR_TRAP(x, TWR_TRAP_INT_OVERFLOW);
+    return 0;
+  }
+  return (twr_u32)(twr_i64)a;
+}
+static twr_u64 twr_i64_trunc_f32_s(struct twr_exec *x, float a) {
+  if (a != a) { TWR_TRAP(x, TWR_TRAP_BAD_CONVERSION); return 0; }
+  if (!(a >= -9223372036854775808.0f && a < 9223372036854775808.0f)) {
+    TWR_TRAP(x, TWR_TRAP_INT_OVERFLOW);
+    return 0;
+  }
+  return (twr_u64)(twr_i64)a;
+}
+static twr_u64 twr_i64_trunc_f32_u(struct twr_exec *x, float a) {
+  if (a != a) { TWR_TRAP(x, TWR_TRAP_BAD_CONVERSION); return 0; }
+  if (!(a > -1.0f && a < 18446744073709551616.0f)) {
+    TWR_TRAP(x, TWR_TRAP_INT_OVERFLOW);
+    return 0;
+  }
+  return twr_d2u64((double)a);
+}
+static twr_u64 twr_i64_trunc_f64_s(struct twr_exec *x, double a) {
+  if (a != a) { TWR_TRAP(x, TWR_TRAP_BAD_CONVERSION); return 0; }
+  if (!(a >= -9223372036854775808.0 && a < 9223372036854775808.0)) {
+    TWR_TRAP(x, TWR_TRAP_INT_OVERFLOW);
+    return 0;
+  }
+  return (twr_u64)(twr_i64)a;
+}
+static twr_u64 twr_i64_trunc_f64_u(struct twr_exec *x, double a) {
+  if (a != a) { TWR_TRAP(x, TWR_TRAP_BAD_CONVERSION); return 0; }
+  if (!(a > -1.0 && a < 18446744073709551616.0)) {
+    TWR_TRAP(x, TWR_TRAP_INT_OVERFLOW);
+    return 0;
+  }
+  return twr_d2u64(a);
+}
+
+/* saturating variants: NaN -> 0, out of range -> the nearest bound */
+static twr_u32 twr_i32_trunc_sat_f32_s(float a) {
+  if (a != a) return 0;
+  if (a < -2147483648.0f) return 0x80000000u;
+  if (a >= 2147483648.0f) return 0x7fffffffu;
+  return (twr_u32)(twr_i64)a;
+}
+static twr_u32 twr_i32_trunc_sat_f32_u(float a) {
+  if (!(a > -1.0f)) return 0; /* NaN too */
+  if (a >= 4294967296.0f) return 0xffffffffu;
+  return (twr_u32)(twr_i64)a;
+}
+static twr_u32 twr_i32_trunc_sat_f64_s(double a) {
+  if (a != a) return 0;
+  if (a <= -2147483649.0) return 0x80000000u;
+  if (a >= 2147483648.0) return 0x7fffffffu;
+  return (twr_u32)(twr_i64)a;
+}
+static twr_u32 twr_i32_trunc_sat_f64_u(double a) {
+  if (!(a > -1.0)) return 0;
+  if (a >= 4294967296.0) return 0xffffffffu;
+  return (twr_u32)(twr_i64)a;
+}
+static twr_u64 twr_i64_trunc_sat_f32_s(float a) {
+  if (a != a) return 0;
+  if (a < -9223372036854775808.0f) return 0x8000000000000000ull;
+  if (a >= 9223372036854775808.0f) return 0x7fffffffffffffffull;
+  return (twr_u64)(twr_i64)a;
+}
+static twr_u64 twr_i64_trunc_sat_f32_u(float a) {
+  if (!(a > -1.0f)) return 0;
+  if (a >= 18446744073709551616.0f) return 0xffffffffffffffffull;
+  return twr_d2u64((double)a);
+}
+static twr_u64 twr_i64_trunc_sat_f64_s(double a) {
+  if (a != a) return 0;
+  if (a < -9223372036854775808.0) return 0x8000000000000000ull;
+  if (a >= 9223372036854775808.0) return 0x7fffffffffffffffull;
+  return (twr_u64)(twr_i64)a;
+}
+static twr_u64 twr_i64_trunc_sat_f64_u(double a) {
+  if (!(a > -1.0)) return 0;
+  if (a >= 18446744073709551616.0) return 0xffffffffffffffffull;
+  return twr_d2u64(a);
+}
+
+/* ---- int -> float: unsigned 64-bit goes through a signed conversion
+ * of v/2 with the lost bit kept as a sticky bit, which rounds once and
+ * correctly for both widths. ---- */
+static float twr_f32_convert_u64(twr_u64 v) {
+  if (v < 0x8000000000000000ull) return (float)(twr_i64)v;
+  return (float)(twr_i64)((v >> 1) | (v & 1u)) * 2.0f;
+}
+static double twr_f64_convert_u64(twr_u64 v) {
+  if (v < 0x8000000000000000ull) return (double)(twr_i64)v;
+  return (double)(twr_i64)((v >> 1) | (v & 1u)) * 2.0;
+}
+
+#endif

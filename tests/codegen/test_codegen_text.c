@@ -1,0 +1,177 @@
+/* Focused checks of the generated C text: module strings never reach the
+ * output (export/import names full of comment ends, quotes, backslashes,
+ * newlines, trigraph-like "??=" and NULs still compile), and SIMD is
+ * refused with a message naming the function and offset. Modules are
+ * assembled here byte by byte (all sizes fit in one LEB128 byte).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/base.h"
+#include "codegen/codegen.h"
+#include "wasm/wasm.h"
+
+struct bytes {
+  uint8_t b[4096];
+  size_t n;
+};
+
+static void put(struct bytes *o, const void *p, size_t n) {
+  assert_true(o->n + n <= sizeof o->b);
+  memcpy(o->b + o->n, p, n);
+  o->n += n;
+}
+static void put1(struct bytes *o, uint8_t v) { put(o, &v, 1); }
+static void section(struct bytes *o, uint8_t id, const struct bytes *s) {
+  assert_true(s->n < 128);
+  put1(o, id);
+  put1(o, (uint8_t)s->n);
+  put(o, s->b, s->n);
+}
+static void name(struct bytes *o, const char *s, size_t n) {
+  put1(o, (uint8_t)n);
+  put(o, s, n);
+}
+
+struct nm {
+  const char *s;
+  size_t n;
+};
+#define NM(lit) {lit, sizeof(lit) - 1}
+static const struct nm k_names[] = {
+    NM("*/ evil(); /*"),     NM("quote\"back\\slash"), NM("new\nline"),
+    NM("?\?=?\?/trigraph?\?'"), NM("nul\0byte"),          NM("\xc3\xa9 */ \\"),
+};
+#define NNAMES (sizeof k_names / sizeof k_names[0])
+
+/* (import "*\/..." "quote...": func [] -> [i32]); one defined function
+ * returning 42, exported under every name in k_names. */
+static void build_names_module(struct bytes *m) {
+  static const uint8_t hdr[] = {0, 'a', 's', 'm', 1, 0, 0, 0};
+  struct bytes s;
+  put(m, hdr, sizeof hdr);
+  s.n = 0; /* type: [] -> [i32] */
+  put(&s, (const uint8_t[]){1, 0x60, 0, 1, 0x7f}, 5);
+  section(m, 1, &s);
+  s.n = 0; /* import */
+  put1(&s, 1);
+  name(&s, k_names[0].s, k_names[0].n);
+  name(&s, k_names[4].s, k_names[4].n);
+  put(&s, (const uint8_t[]){0, 0}, 2);
+  section(m, 2, &s);
+  s.n = 0; /* function */
+  put(&s, (const uint8_t[]){1, 0}, 2);
+  section(m, 3, &s);
+  s.n = 0; /* export */
+  put1(&s, (uint8_t)NNAMES);
+  for (size_t i = 0; i < NNAMES; i++) {
+    name(&s, k_names[i].s, k_names[i].n);
+    put(&s, (const uint8_t[]){0, 1}, 2);
+  }
+  section(m, 7, &s);
+  s.n = 0; /* code: call the import, drop, i32.const 42 */
+  put(&s, (const uint8_t[]){1, 7, 0, 0x10, 0, 0x1a, 0x41, 42, 0x0b}, 9);
+  section(m, 10, &s);
+}
+
+static void test_names_never_in_output(void **state) {
+  (void)state;
+  struct bytes w = {.n = 0};
+  build_names_module(&w);
+  struct tw__module *m = NULL;
+  char err[512];
+  assert_int_equal(tw__module_decode(w.b, w.n, &m, err, sizeof err), 0);
+  assert_int_equal(tw__module_validate(m, err, sizeof err), 0);
+  struct tw__buf c;
+  tw__buf_init(&c, 1 << 24);
+  assert_int_equal(tw__codegen_c(m, &c, err, sizeof err), 0);
+  tw__buf_cstr(&c);
+  /* the module's part of the output (after the prelude) */
+  const char *gen = c.data + tw__prelude_text_len;
+  size_t genlen = c.len - tw__prelude_text_len;
+  for (size_t i = 0; i < NNAMES; i++)
+    assert_null(memmem(gen, genlen, k_names[i].s, k_names[i].n));
+  assert_null(memmem(c.data, c.len, "?\?", 2)); /* no trigraph anywhere */
+  assert_null(memchr(c.data, '\0', c.len));
+  struct tw__code *code = NULL;
+  int rc = tw__tier0_compile(c.data, c.len, &code, err, sizeof err);
+  if (rc) fprintf(stderr, "%s\n", err);
+  assert_int_equal(rc, 0);
+  assert_non_null(tw__code_entry(code));
+  tw__code_free(code);
+  tw__buf_free(&c);
+  tw__module_free(m);
+}
+
+/* A SIMD instruction is refused, naming the function and the offset. */
+static void test_simd_unsupported(void **state) {
+  (void)state;
+  static const uint8_t hdr[] = {0, 'a', 's', 'm', 1, 0, 0, 0};
+  struct bytes w = {.n = 0}, s = {.n = 0};
+  put(&w, hdr, sizeof hdr);
+  put(&s, (const uint8_t[]){1, 0x60, 0, 0}, 4);
+  section(&w, 1, &s);
+  s.n = 0;
+  put(&s, (const uint8_t[]){1, 0}, 2);
+  section(&w, 3, &s);
+  s.n = 0; /* body: v128.const 0, drop, end */
+  put(&s, (const uint8_t[]){1, 21, 0, 0xfd, 0x0c}, 5);
+  for (int i = 0; i < 16; i++) put1(&s, 0);
+  put(&s, (const uint8_t[]){0x1a, 0x0b}, 2);
+  section(&w, 10, &s);
+  struct tw__module *m = NULL;
+  char err[512];
+  assert_int_equal(tw__module_decode(w.b, w.n, &m, err, sizeof err), 0);
+  assert_int_equal(tw__module_validate(m, err, sizeof err), 0);
+  struct tw__buf c;
+  tw__buf_init(&c, 1 << 24);
+  assert_int_equal(tw__codegen_c(m, &c, err, sizeof err), TW_EUNSUPPORTED);
+  assert_non_null(strstr(err, "function 0"));
+  assert_non_null(strstr(err, "byte 0x"));
+  assert_non_null(strstr(err, "v128.const"));
+  tw__buf_free(&c);
+  tw__module_free(m);
+}
+
+/* The output limit is honoured with TW_ELIMIT. */
+static void test_output_limit(void **state) {
+  (void)state;
+  struct bytes w = {.n = 0};
+  build_names_module(&w);
+  struct tw__module *m = NULL;
+  char err[512];
+  assert_int_equal(tw__module_decode(w.b, w.n, &m, err, sizeof err), 0);
+  struct tw__buf c;
+  tw__buf_init(&c, tw__prelude_text_len + 64);
+  assert_int_equal(tw__codegen_c(m, &c, err, sizeof err), TW_ELIMIT);
+  tw__buf_free(&c);
+  tw__module_free(m);
+}
+
+/* tier0 reports tcc's first message as TW_ECOMPILE. */
+static void test_tier0_error(void **state) {
+  (void)state;
+  static const char bad[] = "int f(void) { return nope; }\n";
+  struct tw__code *code = NULL;
+  char err[512] = "";
+  assert_int_equal(tw__tier0_compile(bad, sizeof bad - 1, &code, err, sizeof err),
+                   TW_ECOMPILE);
+  assert_null(code);
+  assert_non_null(strstr(err, "nope"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_names_never_in_output),
+      cmocka_unit_test(test_simd_unsupported),
+      cmocka_unit_test(test_output_limit),
+      cmocka_unit_test(test_tier0_error),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
