@@ -1,0 +1,215 @@
+/* The engine: configuration, the engine-wide function type registry, and
+ * the deadline epoch.
+ * Invariants: a canonical type id, once handed out, names the same type for
+ * the engine's life (so id equality is type equality across modules); the
+ * epoch only grows and is advanced only while some call is running.
+ */
+#include "rt/rt.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+void tw_engine_config_default(tw_engine_config_t *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->max_memory_bytes = 256ull << 20;
+  cfg->stack_margin_bytes = 256u << 10;
+  cfg->max_table_elems = 10000000u;
+  cfg->deadline_ms = 30000u;
+}
+
+int tw_engine_new(const tw_engine_config_t *cfg, tw_engine_t **out) {
+  if (!out) return TW_EINVAL;
+  *out = NULL;
+  int rc = tw__rt_trap_init();
+  if (rc) return rc;
+  tw_engine_t *e = tw__calloc(1, sizeof *e);
+  if (!e) return TW_ENOMEM;
+  if (cfg)
+    e->cfg = *cfg;
+  else
+    tw_engine_config_default(&e->cfg);
+  if (e->cfg.max_table_elems > TW_LIMIT_TABLE_ELEMS)
+    e->cfg.max_table_elems = TW_LIMIT_TABLE_ELEMS;
+  if (e->cfg.max_memory_bytes > (uint64_t)TW_LIMIT_MEMORY_PAGES * 65536u)
+    e->cfg.max_memory_bytes = (uint64_t)TW_LIMIT_MEMORY_PAGES * 65536u;
+  if (pthread_mutex_init(&e->types_mu, NULL)) goto fail_types_mu;
+  if (pthread_mutex_init(&e->timer_mu, NULL)) goto fail_timer_mu;
+  pthread_condattr_t ca;
+  if (pthread_condattr_init(&ca)) goto fail_condattr;
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  if (pthread_cond_init(&e->timer_cv, &ca)) goto fail_cond;
+  pthread_condattr_destroy(&ca);
+  atomic_init(&e->active_calls, 0);
+  e->start_ns = tw__now_ns();
+  e->epoch = 0;
+  *out = e;
+  return 0;
+
+fail_cond:
+  pthread_condattr_destroy(&ca);
+fail_condattr:
+  pthread_mutex_destroy(&e->timer_mu);
+fail_timer_mu:
+  pthread_mutex_destroy(&e->types_mu);
+fail_types_mu:
+  tw__free(e);
+  return TW_ENOMEM;
+}
+
+void tw_engine_free(tw_engine_t *e) {
+  if (!e) return;
+  pthread_mutex_lock(&e->timer_mu);
+  bool started = e->timer_started;
+  e->timer_stop = true;
+  pthread_cond_broadcast(&e->timer_cv);
+  pthread_mutex_unlock(&e->timer_mu);
+  if (started) pthread_join(e->timer, NULL);
+  for (uint32_t i = 0; i < e->ntypes; i++) tw__free(e->types[i].types);
+  tw__free(e->types);
+  tw__free(e->slots);
+  pthread_cond_destroy(&e->timer_cv);
+  pthread_mutex_destroy(&e->timer_mu);
+  pthread_mutex_destroy(&e->types_mu);
+  tw__free(e);
+}
+
+/* ---- Type registry ---- */
+
+static uint64_t type_hash(uint32_t np, uint32_t nr, const uint8_t *t) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  h = (h ^ np) * 1099511628211ull;
+  h = (h ^ nr) * 1099511628211ull;
+  for (uint32_t i = 0; i < np + nr; i++) h = (h ^ t[i]) * 1099511628211ull;
+  return h;
+}
+
+/* Doubles the slot table; caller holds types_mu. */
+static int slots_grow(tw_engine_t *e) {
+  uint32_t n = e->nslots ? e->nslots * 2 : 64;
+  uint32_t *s = tw__calloc(n, sizeof *s);
+  if (!s) return TW_ENOMEM;
+  for (uint32_t id = 0; id < e->ntypes; id++) {
+    uint32_t j = (uint32_t)e->types[id].hash & (n - 1);
+    while (s[j]) j = (j + 1) & (n - 1);
+    s[j] = id + 1;
+  }
+  tw__free(e->slots);
+  e->slots = s;
+  e->nslots = n;
+  return 0;
+}
+
+int tw__rt_type_intern(tw_engine_t *e, uint32_t np, uint32_t nr,
+                       const uint8_t *types, uint32_t *id) {
+  uint64_t h = type_hash(np, nr, types);
+  int rc = 0;
+  pthread_mutex_lock(&e->types_mu);
+  if (e->nslots) {
+    for (uint32_t j = (uint32_t)h & (e->nslots - 1); e->slots[j];
+         j = (j + 1) & (e->nslots - 1)) {
+      const struct tw__rt_type *t = &e->types[e->slots[j] - 1];
+      if (t->hash == h && t->nparams == np && t->nresults == nr &&
+          (np + nr == 0 || memcmp(t->types, types, np + nr) == 0)) {
+        *id = e->slots[j] - 1;
+        goto out;
+      }
+    }
+  }
+  if (e->ntypes >= UINT32_MAX - 1) {
+    rc = TW_ELIMIT;
+    goto out;
+  }
+  /* Keep the load factor at most 1/2. */
+  if ((uint64_t)(e->ntypes + 1) * 2 > e->nslots && (rc = slots_grow(e)))
+    goto out;
+  if (e->ntypes == e->types_cap) {
+    uint32_t cap = e->types_cap ? e->types_cap * 2 : 32;
+    struct tw__rt_type *nt = tw__reallocarray(e->types, cap, sizeof *nt);
+    if (!nt) {
+      rc = TW_ENOMEM;
+      goto out;
+    }
+    e->types = nt;
+    e->types_cap = cap;
+  }
+  uint8_t *copy = tw__malloc((size_t)np + nr);
+  if (!copy) {
+    rc = TW_ENOMEM;
+    goto out;
+  }
+  if (np + nr) memcpy(copy, types, (size_t)np + nr);
+  uint32_t nid = e->ntypes++;
+  e->types[nid] = (struct tw__rt_type){np, nr, copy, h};
+  uint32_t j = (uint32_t)h & (e->nslots - 1);
+  while (e->slots[j]) j = (j + 1) & (e->nslots - 1);
+  e->slots[j] = nid + 1;
+  *id = nid;
+out:
+  pthread_mutex_unlock(&e->types_mu);
+  return rc;
+}
+
+void tw__rt_type_get(tw_engine_t *e, uint32_t id, tw_functype_t *out) {
+  /* The entries array may be reallocated by a concurrent intern, so read
+   * it under the lock; the types bytes themselves never move. */
+  pthread_mutex_lock(&e->types_mu);
+  const struct tw__rt_type *t = &e->types[id];
+  out->nparams = t->nparams;
+  out->nresults = t->nresults;
+  out->params = t->types;
+  out->results = t->types + t->nparams;
+  pthread_mutex_unlock(&e->types_mu);
+}
+
+/* ---- Deadline epoch ---- */
+
+/* Moves the epoch up to the milliseconds elapsed since the engine started;
+ * never backwards, whoever else is advancing it. */
+static void epoch_advance(tw_engine_t *e) {
+  uint64_t ms = (tw__now_ns() - e->start_ns) / 1000000u;
+  uint64_t cur = __atomic_load_n(&e->epoch, __ATOMIC_RELAXED);
+  while (ms > cur &&
+         !__atomic_compare_exchange_n(&e->epoch, &cur, ms, true,
+                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+}
+
+static void *timer_main(void *arg) {
+  tw_engine_t *e = arg;
+  pthread_mutex_lock(&e->timer_mu);
+  while (!e->timer_stop) {
+    if (atomic_load(&e->active_calls) == 0) {
+      pthread_cond_wait(&e->timer_cv, &e->timer_mu);
+      continue;
+    }
+    pthread_mutex_unlock(&e->timer_mu);
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+    /* Wall-time milliseconds, so sleeps that overshoot do not stretch
+     * deadlines. */
+    epoch_advance(e);
+    pthread_mutex_lock(&e->timer_mu);
+  }
+  pthread_mutex_unlock(&e->timer_mu);
+  return NULL;
+}
+
+void tw__rt_calls_enter(tw_engine_t *e) {
+  if (atomic_fetch_add(&e->active_calls, 1) != 0) return;
+  pthread_mutex_lock(&e->timer_mu);
+  /* Catch the epoch up with the time spent idle: deadlines are set from
+   * it right after this. */
+  epoch_advance(e);
+  if (!e->timer_started && !e->timer_stop) {
+    if (pthread_create(&e->timer, NULL, timer_main, e) == 0)
+      e->timer_started = true;
+    /* Without a timer thread deadlines cannot fire; calls still run. */
+  }
+  pthread_cond_signal(&e->timer_cv);
+  pthread_mutex_unlock(&e->timer_mu);
+}
+
+void tw__rt_calls_leave(tw_engine_t *e) {
+  atomic_fetch_sub(&e->active_calls, 1);
+}

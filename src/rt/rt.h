@@ -1,0 +1,257 @@
+/* The runtime's internal header: the structs behind the public handles of
+ * include/tw/tw.h, and the shared internals (tw__rt_*) that the runtime's
+ * files call on each other. Nothing outside src/rt/ includes this.
+ *
+ * Ownership: the engine outlives modules, stores and linkers; a module is
+ * reference-counted (instances hold a reference, so a freed module's code
+ * stays alive while an instance of it lives); a store owns its instances
+ * (also ones whose instantiation failed half-way: their functions may sit
+ * in imported tables) and every memory, table and global created in it.
+ */
+#ifndef TW_RT_RT_H
+#define TW_RT_RT_H
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/base.h"
+#include "codegen/codegen.h"
+#include "rt/abi.h"
+#include "tw/tw.h"
+#include "wasm/wasm.h"
+
+/* ---- engine.c ---- */
+
+/* One interned function type (canonical id = index in the registry). */
+struct tw__rt_type {
+  uint32_t nparams, nresults;
+  uint8_t *types; /* params then results */
+  uint64_t hash;
+};
+
+struct tw_engine {
+  tw_engine_config_t cfg;
+
+  pthread_mutex_t types_mu;
+  struct tw__rt_type *types; /* [ntypes], grows; entries never move data */
+  uint32_t ntypes, types_cap;
+  uint32_t *slots; /* open addressing: id + 1, 0 = empty; [nslots] */
+  uint32_t nslots;
+
+  /* Deadline epoch: milliseconds since the engine started, advanced by
+   * the timer thread while any call runs. Read by generated code. */
+  volatile twr_u64 epoch;
+  uint64_t start_ns;
+  atomic_int active_calls;
+  pthread_mutex_t timer_mu;
+  pthread_cond_t timer_cv;
+  pthread_t timer;
+  bool timer_started, timer_stop;
+};
+
+/* Interns a function type; *id receives its canonical id. */
+int tw__rt_type_intern(tw_engine_t *e, uint32_t nparams, uint32_t nresults,
+                       const uint8_t *types, uint32_t *id);
+/* The interned type with canonical id `id` (which must exist). The
+ * returned view stays valid for the engine's life. */
+void tw__rt_type_get(tw_engine_t *e, uint32_t id, tw_functype_t *out);
+/* Marks a call running (starts the timer thread on first use) and the end
+ * of one. */
+void tw__rt_calls_enter(tw_engine_t *e);
+void tw__rt_calls_leave(tw_engine_t *e);
+
+/* ---- module.c ---- */
+
+struct tw_module {
+  tw_engine_t *engine;
+  atomic_int refs;
+  struct tw__module *m;
+  struct tw__code *code;
+  struct twr_code rc; /* filled by the module's twm_entry */
+  uint32_t *type_ids; /* [m->ntypes] module type index -> canonical id */
+  double codegen_ms, compile_ms;
+};
+
+void tw__rt_module_ref(tw_module_t *mod);
+/* Finds export `name` (name_len bytes) of kind `kind`; -1 if none. */
+int64_t tw__rt_module_find_export(const tw_module_t *mod, const char *name,
+                                  size_t name_len, uint8_t kind);
+
+/* ---- memory.c ---- */
+
+/* A linear memory: the ABI struct first, then what only the runtime
+ * needs. The reservation is 8 GiB + 64 KiB, PROT_NONE except the first
+ * `size` bytes. */
+struct tw__rt_memory {
+  struct twr_memory m;
+  size_t reserve_len;
+  int slot; /* index in the reservation registry */
+  uint64_t decl_max; /* declared maximum (pages), for import matching */
+  bool has_max;
+};
+
+/* Reserves a memory of `min` pages, maximum `max` (if has_max), capped by
+ * cap_bytes. TW_ELIMIT if min exceeds the cap; TW_ENOMEM if the
+ * reservation fails. */
+int tw__rt_memory_new(uint64_t min, uint64_t max, bool has_max,
+                      uint64_t cap_bytes, struct tw__rt_memory **out,
+                      char *err, size_t errlen);
+void tw__rt_memory_free(struct tw__rt_memory *mem);
+/* memory.grow: the old size in pages, or (u32)-1 past the maximum or
+ * when the pages cannot be made accessible. */
+uint32_t tw__rt_memory_grow(struct twr_memory *m, uint32_t delta);
+/* Whether [addr, addr+1) lies inside a registered reservation. Lock-free
+ * and async-signal-safe. */
+bool tw__rt_reservation_contains(uintptr_t addr);
+/* Raw reservation registry, exposed for tests. */
+int tw__rt_reservation_register(void *base, size_t len);
+void tw__rt_reservation_unregister(int slot);
+
+/* ---- trap.c ---- */
+
+/* Execution state of one protected call. Embeds the ABI struct first. */
+struct tw__exec {
+  struct twr_exec x;
+  sigjmp_buf jb;
+  struct tw__exec *prev; /* enclosing protected call on this thread */
+  tw_store_t *store;
+  int trap_kind;    /* tw_trap_kind_t once trapped */
+  int32_t exit_code;
+  int in_host; /* > 0 while a host function runs (faults not ours) */
+};
+
+/* The body of a protected call: runs guest code through x. */
+typedef void (*tw__rt_body_fn)(struct tw__exec *x, void *arg);
+
+/* Installs the SIGSEGV/SIGBUS handlers once per process. */
+int tw__rt_trap_init(void);
+/* Runs fn(x, arg) with traps turned into a status: 0, TW_ETRAP or
+ * TW_EEXIT; the trap is recorded in the store (tw_store_last_trap). May
+ * be nested (a host function calling back into a guest). The only user
+ * of sigsetjmp in the project. */
+int tw__rt_protected_call(tw_store_t *store, tw__rt_body_fn fn, void *arg);
+/* Unwinds the innermost protected call of this thread with trap `kind`.
+ * The message for HOST/EXIT traps must already be in the store. */
+TW_NORETURN void tw__rt_trap(struct tw__exec *x, int kind);
+/* The services table handed to generated code (services.c). */
+extern const struct twr_rt tw__rt_services;
+/* The current protected call of this thread, or NULL. */
+struct tw__exec *tw__rt_current_exec(void);
+
+/* ---- store / instance.c ---- */
+
+struct tw__rt_table {
+  struct twr_table t;
+  uint32_t decl_max; /* declared maximum */
+  bool has_max;
+};
+
+struct tw__rt_global {
+  twr_val val;
+  uint8_t type;
+  bool mutable_;
+};
+
+/* A host function bound to one imported function of one instance: the
+ * env that the module's import thunk passes to call_host. */
+struct tw__rt_binding {
+  tw_host_fn fn;
+  void *user;
+  uint32_t type_id;
+  tw_instance_t *caller;
+};
+
+/* Something the store frees at the end: what kind and the pointer. */
+enum tw__rt_own_kind {
+  TW__RT_OWN_MEMORY, /* struct tw__rt_memory */
+  TW__RT_OWN_TABLE,  /* struct tw__rt_table */
+  TW__RT_OWN_GLOBAL, /* struct tw__rt_global */
+  TW__RT_OWN_INSTANCE,
+};
+struct tw__rt_owned {
+  uint8_t kind; /* enum tw__rt_own_kind */
+  void *p;
+};
+
+struct tw_store {
+  tw_engine_t *engine;
+  tw_trap_info_t last_trap;
+  struct tw__rt_owned *owned;
+  size_t nowned, owned_cap;
+};
+
+/* Hands p to the store, which frees it in tw_store_free (objects are
+ * freed in reverse order of hand-over). On failure p stays the caller's. */
+int tw__rt_store_own(tw_store_t *s, uint8_t kind, void *p);
+/* Frees every object handed over after the store held `mark` of them. */
+void tw__rt_store_truncate(tw_store_t *s, size_t mark);
+/* Creates a table owned by the store (min/max in elements, capped by the
+ * engine's max_table_elems: TW_ELIMIT if min exceeds it). */
+int tw__rt_table_new(tw_store_t *s, uint8_t reftype, uint64_t min,
+                     uint64_t max, bool has_max, struct tw__rt_table **out,
+                     char *err, size_t errlen);
+/* Sets the store's last trap (message formatted; kind's own if NULL). */
+void tw__rt_set_trap(tw_store_t *s, int kind, int32_t exit_code,
+                     const char *fmt, ...) TW_PRINTF(4, 5);
+
+struct tw_instance {
+  struct twr_inst in; /* first: generated code's view */
+  tw_store_t *store;
+  tw_module_t *module;
+  struct twr_memory **memories;
+  struct twr_table **tables;
+  twr_val **globals;
+  const struct twr_func **funcs;
+  struct twr_func *own_funcs; /* [nfuncs] defined functions */
+  struct twr_func *import_funcs; /* [nfunc_imports] for host bindings */
+  struct tw__rt_binding *bindings; /* [nfunc_imports] */
+  struct twr_dataseg *datas;
+  struct twr_elemseg *elems;
+  bool initialized;
+};
+
+void tw__rt_instance_free(tw_instance_t *inst);
+/* table.grow semantics: old size, or (u32)-1 past max or out of memory. */
+uint32_t tw__rt_table_grow(struct twr_table *t, void *init, uint32_t delta);
+
+/* ---- linker.c ---- */
+
+struct tw__rt_extern {
+  uint8_t kind; /* enum tw_extern_kind */
+  union {
+    const struct twr_func *func; /* instance export, or NULL for host */
+    struct tw__rt_memory *memory;
+    struct tw__rt_table *table;
+    struct tw__rt_global *global;
+  } u;
+  /* host functions */
+  tw_host_fn host_fn;
+  void *user;
+  uint32_t type_id;
+};
+
+/* Looks module.name up; NULL if undefined. */
+const struct tw__rt_extern *tw__rt_linker_lookup(const tw_linker_t *l,
+                                                 const char *module,
+                                                 size_t module_len,
+                                                 const char *name,
+                                                 size_t name_len);
+
+/* ---- host.c ---- */
+
+struct tw_caller {
+  struct tw__exec *exec;
+  tw_instance_t *instance;
+  bool trapped; /* tw_caller_trap/exit recorded a trap in the store */
+};
+
+/* ---- conversions (call.c) ---- */
+
+/* tw_val_t <-> twr_val for a value of type t. */
+void tw__rt_val_to_raw(const tw_val_t *v, twr_val *out);
+void tw__rt_val_from_raw(uint8_t t, const twr_val *raw, tw_val_t *out);
+
+#endif

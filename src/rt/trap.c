@@ -1,0 +1,215 @@
+/* Traps: the protected call (the one place that uses sigsetjmp) and the
+ * SIGSEGV/SIGBUS handler that turns a guard-page fault into a trap.
+ * Invariant: a fault becomes a trap only when this thread is running guest
+ * code (a protected call is active and no host function is running) and
+ * the address lies inside a registered memory reservation; every other
+ * fault gets the previous disposition back and re-raises, so real bugs
+ * still crash loudly. We never unwind across host frames: a trap unwinds
+ * to the innermost protected call, whose body only runs generated code
+ * and runtime services.
+ */
+#include "rt/rt.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+_Static_assert(TWR_TRAP_UNREACHABLE == TW_TRAP_UNREACHABLE, "trap codes");
+_Static_assert(TWR_TRAP_MEMORY_OOB == TW_TRAP_MEMORY_OOB, "trap codes");
+_Static_assert(TWR_TRAP_DIV_BY_ZERO == TW_TRAP_DIV_BY_ZERO, "trap codes");
+_Static_assert(TWR_TRAP_INT_OVERFLOW == TW_TRAP_INT_OVERFLOW, "trap codes");
+_Static_assert(TWR_TRAP_BAD_CONVERSION == TW_TRAP_BAD_CONVERSION,
+               "trap codes");
+_Static_assert(TWR_TRAP_UNDEFINED_ELEMENT == TW_TRAP_UNDEFINED_ELEMENT,
+               "trap codes");
+_Static_assert(TWR_TRAP_UNINITIALIZED_ELEMENT ==
+                   TW_TRAP_UNINITIALIZED_ELEMENT,
+               "trap codes");
+_Static_assert(TWR_TRAP_INDIRECT_CALL_TYPE == TW_TRAP_INDIRECT_CALL_TYPE,
+               "trap codes");
+_Static_assert(TWR_TRAP_STACK_EXHAUSTED == TW_TRAP_STACK_EXHAUSTED,
+               "trap codes");
+_Static_assert(TWR_TRAP_TABLE_OOB == TW_TRAP_TABLE_OOB, "trap codes");
+_Static_assert(TWR_TRAP_DEADLINE == TW_TRAP_DEADLINE, "trap codes");
+
+#define ALTSTACK_BYTES (64u << 10)
+
+static __thread struct tw__exec *cur_exec;
+static __thread char *thread_stack_low; /* cached lowest stack address */
+static __thread size_t thread_stack_size;
+static __thread bool altstack_done;
+
+static pthread_once_t trap_once = PTHREAD_ONCE_INIT;
+static int trap_init_rc;
+static pthread_key_t altstack_key;
+static struct sigaction old_segv, old_bus;
+
+const char *tw_trap_message(tw_trap_kind_t kind) {
+  switch (kind) {
+#define TW_TRAP_MSG_CASE_(name, msg) \
+  case TW_TRAP_##name:               \
+    return msg;
+    TW_TRAPS(TW_TRAP_MSG_CASE_)
+#undef TW_TRAP_MSG_CASE_
+  case TW_TRAP_COUNT_:
+    break;
+  }
+  return "unknown trap";
+}
+
+void tw_store_last_trap(const tw_store_t *store, tw_trap_info_t *out) {
+  if (!out) return;
+  if (!store) {
+    memset(out, 0, sizeof *out);
+    snprintf(out->message, sizeof out->message, "%s",
+             tw_trap_message(TW_TRAP_NONE));
+    return;
+  }
+  *out = store->last_trap;
+}
+
+void tw__rt_set_trap(tw_store_t *s, int kind, int32_t exit_code,
+                     const char *fmt, ...) {
+  s->last_trap.kind = (tw_trap_kind_t)kind;
+  s->last_trap.exit_code = exit_code;
+  if (fmt) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->last_trap.message, sizeof s->last_trap.message, fmt, ap);
+    va_end(ap);
+  } else {
+    snprintf(s->last_trap.message, sizeof s->last_trap.message, "%s",
+             tw_trap_message((tw_trap_kind_t)kind));
+  }
+}
+
+struct tw__exec *tw__rt_current_exec(void) { return cur_exec; }
+
+static void fault_handler(int sig, siginfo_t *si, void *uctx) {
+  (void)uctx;
+  struct tw__exec *x = cur_exec;
+  if (x && x->in_host == 0 &&
+      tw__rt_reservation_contains((uintptr_t)si->si_addr)) {
+    x->trap_kind = TW_TRAP_MEMORY_OOB;
+    siglongjmp(x->jb, 1);
+  }
+  /* Not a guest fault: put the previous disposition back and return; the
+   * faulting instruction runs again and the fault takes its normal course
+   * (usually a core dump). */
+  sigaction(sig, sig == SIGSEGV ? &old_segv : &old_bus, NULL);
+}
+
+static void altstack_release(void *p) {
+  stack_t ss = {.ss_flags = SS_DISABLE};
+  sigaltstack(&ss, NULL);
+  munmap(p, ALTSTACK_BYTES);
+}
+
+static void trap_init_once(void) {
+  if (pthread_key_create(&altstack_key, altstack_release)) {
+    trap_init_rc = TW_ENOMEM;
+    return;
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = fault_handler;
+  /* SA_NODEFER: we leave the handler by siglongjmp without restoring the
+   * signal mask (sigsetjmp(..., 0) saves a syscall per call), so the
+   * signal must not be blocked while the handler runs. */
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGSEGV, &sa, &old_segv) || sigaction(SIGBUS, &sa, &old_bus))
+    trap_init_rc = TW_EIO;
+}
+
+int tw__rt_trap_init(void) {
+  pthread_once(&trap_once, trap_init_once);
+  return trap_init_rc;
+}
+
+/* Gives this thread an alternate signal stack (so the handler can run even
+ * when the fault is a stack overflow in host code), unless it has one. */
+static void ensure_altstack(void) {
+  if (altstack_done) return;
+  altstack_done = true;
+  stack_t cur;
+  if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE)) return;
+  void *p = mmap(NULL, ALTSTACK_BYTES, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return; /* handler then runs on the normal stack */
+  stack_t ss = {.ss_sp = p, .ss_size = ALTSTACK_BYTES, .ss_flags = 0};
+  if (sigaltstack(&ss, NULL) || pthread_setspecific(altstack_key, p)) {
+    ss.ss_flags = SS_DISABLE;
+    sigaltstack(&ss, NULL);
+    munmap(p, ALTSTACK_BYTES);
+  }
+}
+
+/* The lowest address guest code may push the stack to on this thread. */
+static char *stack_limit(uint32_t margin) {
+  if (!thread_stack_low) {
+    pthread_attr_t attr;
+    void *addr = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      pthread_attr_getstack(&attr, &addr, &size);
+      pthread_attr_destroy(&attr);
+    }
+    if (!addr) {
+      /* Unknown stack: assume 1 MiB below the current frame. */
+      char here;
+      addr = (void *)((uintptr_t)&here - (1u << 20));
+      size = 1u << 20;
+    }
+    thread_stack_low = addr;
+    thread_stack_size = size;
+  }
+  /* On small thread stacks keep at least half the stack for guest code:
+   * the margin protects host frames, which need far less than 256 KiB. */
+  size_t m = margin;
+  if (m > thread_stack_size / 2) m = thread_stack_size / 2;
+  return thread_stack_low + m;
+}
+
+TW_NORETURN void tw__rt_trap(struct tw__exec *x, int kind) {
+  x->trap_kind = kind;
+  siglongjmp(x->jb, 1);
+}
+
+int tw__rt_protected_call(tw_store_t *store, tw__rt_body_fn fn, void *arg) {
+  tw_engine_t *e = store->engine;
+  struct tw__exec ex;
+  struct tw__exec *volatile vx = &ex;
+  ensure_altstack();
+  memset(&ex, 0, sizeof ex);
+  ex.x.rt = &tw__rt_services;
+  ex.x.stack_limit = stack_limit(e->cfg.stack_margin_bytes);
+  ex.x.epoch = &e->epoch;
+  ex.prev = cur_exec;
+  ex.store = store;
+  tw__rt_calls_enter(e);
+  uint64_t now = __atomic_load_n(&e->epoch, __ATOMIC_RELAXED);
+  ex.x.deadline = e->cfg.deadline_ms ? now + e->cfg.deadline_ms : UINT64_MAX;
+  /* A nested call never extends the deadline of the call around it. */
+  if (ex.prev && ex.prev->x.deadline < ex.x.deadline)
+    ex.x.deadline = ex.prev->x.deadline;
+  store->last_trap.kind = TW_TRAP_NONE;
+  int rc = 0;
+  cur_exec = &ex;
+  if (sigsetjmp(ex.jb, 0) == 0) {
+    fn(&ex, arg);
+  } else {
+    struct tw__exec *t = vx;
+    if (t->trap_kind == TW_TRAP_EXIT) {
+      rc = TW_EEXIT;
+    } else {
+      rc = TW_ETRAP;
+      if (t->trap_kind != TW_TRAP_HOST)
+        tw__rt_set_trap(store, t->trap_kind, 0, NULL);
+    }
+  }
+  cur_exec = vx->prev;
+  tw__rt_calls_leave(e);
+  return rc;
+}

@@ -1,0 +1,16 @@
+;; Imports everything the provider exports, plus a host function.
+(module
+  (import "p" "double" (func $double (param i32) (result i32)))
+  (import "p" "mem" (memory 1))
+  (import "p" "tab" (table 2 funcref))
+  (import "p" "started" (global $started (mut i32)))
+  (import "p" "k" (global $k f64))
+  (import "host" "mv" (func $mv (param i32) (result i32 i64 f32 f64)))
+  (func $triple (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+  (elem (i32.const 1) $triple)
+  (data (i32.const 100) "\2a")
+  (global (export "k2") f64 (global.get $k))
+  (func (export "quad") (param i32) (result i32) (call $double (call $double (local.get 0))))
+  (func (export "started") (result i32) (global.get $started))
+  (func (export "mv") (param i32) (result i32 i64 f32 f64) (call $mv (local.get 0)))
+  (func (export "store") (param i32 i32) (i32.store8 (local.get 0) (local.get 1))))

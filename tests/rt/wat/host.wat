@@ -1,0 +1,18 @@
+;; Calls host functions: multi-value results, traps, exits, re-entry.
+(module
+  (import "host" "mv" (func $mv (param i32) (result i32 i64 f32 f64)))
+  (import "host" "fail" (func $fail (param i32)))
+  (import "host" "reenter" (func $reenter (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 8) "ping")
+  (func (export "sum_mv") (param i32) (result i64)
+    (local i32 i64 f32 f64)
+    (call $mv (local.get 0))
+    (local.set 4) (local.set 3) (local.set 2) (local.set 1)
+    (i64.add (i64.extend_i32_u (local.get 1))
+      (i64.add (local.get 2)
+        (i64.add (i64.trunc_f32_u (local.get 3)) (i64.trunc_f64_u (local.get 4))))))
+  (func (export "fail") (param i32) (call $fail (local.get 0)) (unreachable))
+  (func (export "reenter") (param i32) (result i32) (call $reenter (local.get 0)))
+  (func (export "inc") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+  (func (export "trap") (unreachable)))

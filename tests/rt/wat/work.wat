@@ -1,0 +1,21 @@
+;; Deterministic work for the thread test: fills memory, sums it.
+(module
+  (memory 1)
+  (global $calls (mut i32) (i32.const 0))
+  (func (export "run") (param $seed i32) (param $n i32) (result i32)
+    (local $i i32) (local $acc i32)
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (i32.store (i32.shl (i32.and (local.get $i) (i32.const 1023)) (i32.const 2))
+        (i32.add (local.get $seed) (i32.mul (local.get $i) (local.get $i))))
+      (local.set $acc (i32.add (local.get $acc)
+        (i32.load (i32.shl (i32.and (local.get $i) (i32.const 1023)) (i32.const 2)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+    (local.get $acc))
+  (func (export "calls") (result i32) (global.get $calls))
+  (func $fib (export "fib") (param i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2)) (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fib (i32.sub (local.get 0) (i32.const 2))))))))
