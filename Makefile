@@ -20,6 +20,7 @@ build: configure
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+	@grep -hE '^(non-SIMD|SIMD|spec):' $(BUILD)/Testing/Temporary/LastTest.log 2>/dev/null || true
 
 # Until the HTTP service exists, the main job is the CLI demo over the
 # bundled examples.

@@ -178,6 +178,10 @@ typedef struct tw_functype {
  * function export. */
 TW_API int tw_module_export_functype(const tw_module_t *module,
                                      const char *name, tw_functype_t *out);
+/* The same for a name of name_len bytes (which may contain NUL). */
+TW_API int tw_module_export_functype_n(const tw_module_t *module,
+                                       const char *name, size_t name_len,
+                                       tw_functype_t *out);
 
 /* Converts WebAssembly text (.wat) to a binary module. On success *out is
  * a buffer of *out_len bytes to release with tw_free(); on failure returns
@@ -317,9 +321,19 @@ TW_API int tw_instance_call(tw_instance_t *instance, const char *name,
                             tw_val_t *results, size_t nresults, char *err,
                             size_t errlen);
 
+/* The same, for an export name of name_len bytes that may contain any
+ * byte, NUL included (export names are arbitrary UTF-8). */
+TW_API int tw_instance_call_n(tw_instance_t *instance, const char *name,
+                              size_t name_len, const tw_val_t *args,
+                              size_t nargs, tw_val_t *results,
+                              size_t nresults, char *err, size_t errlen);
+
 /* Reads exported global `name` into *out. */
 TW_API int tw_instance_global_get(tw_instance_t *instance, const char *name,
                                   tw_val_t *out);
+TW_API int tw_instance_global_get_n(tw_instance_t *instance,
+                                    const char *name, size_t name_len,
+                                    tw_val_t *out);
 
 /* Exported memory `name` (NULL for memory 0 whichever its name): base and
  * current size in bytes. The base never moves; the size may grow. */

@@ -62,14 +62,22 @@ static void call_body(struct tw__exec *x, void *arg) {
 int tw_instance_call(tw_instance_t *inst, const char *name,
                      const tw_val_t *args, size_t nargs, tw_val_t *results,
                      size_t nresults, char *err, size_t errlen) {
+  return tw_instance_call_n(inst, name, name ? strlen(name) : 0, args, nargs,
+                            results, nresults, err, errlen);
+}
+
+int tw_instance_call_n(tw_instance_t *inst, const char *name,
+                       size_t name_len, const tw_val_t *args, size_t nargs,
+                       tw_val_t *results, size_t nresults, char *err,
+                       size_t errlen) {
   if (!inst || !name || (nargs && !args) || (nresults && !results))
     return tw__err(TW_EINVAL, err, errlen, "invalid argument");
   const struct tw__module *m = inst->module->m;
-  int64_t idx = tw__rt_module_find_export(inst->module, name, strlen(name),
+  int64_t idx = tw__rt_module_find_export(inst->module, name, name_len,
                                           TW_EXTERN_FUNC);
   if (idx < 0) {
     char esc[128];
-    tw__escape((const uint8_t *)name, strlen(name), esc, sizeof esc);
+    tw__escape((const uint8_t *)name, name_len, esc, sizeof esc);
     return tw__err(TW_ENOTFOUND, err, errlen, "no exported function \"%s\"",
                    esc);
   }

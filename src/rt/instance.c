@@ -426,8 +426,13 @@ int tw_instance_initialize(tw_instance_t *inst, char *err, size_t errlen) {
 
 int tw_instance_global_get(tw_instance_t *inst, const char *name,
                            tw_val_t *out) {
+  return tw_instance_global_get_n(inst, name, name ? strlen(name) : 0, out);
+}
+
+int tw_instance_global_get_n(tw_instance_t *inst, const char *name,
+                             size_t name_len, tw_val_t *out) {
   if (!inst || !name || !out) return TW_EINVAL;
-  int64_t idx = tw__rt_module_find_export(inst->module, name, strlen(name),
+  int64_t idx = tw__rt_module_find_export(inst->module, name, name_len,
                                           TW_EXTERN_GLOBAL);
   if (idx < 0) return TW_ENOTFOUND;
   const struct tw__rt_global *g =

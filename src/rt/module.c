@@ -184,9 +184,14 @@ int64_t tw__rt_module_find_export(const tw_module_t *mod, const char *name,
 
 int tw_module_export_functype(const tw_module_t *mod, const char *name,
                               tw_functype_t *out) {
+  return tw_module_export_functype_n(mod, name, name ? strlen(name) : 0, out);
+}
+
+int tw_module_export_functype_n(const tw_module_t *mod, const char *name,
+                                size_t name_len, tw_functype_t *out) {
   if (!mod || !name || !out) return TW_EINVAL;
   int64_t idx =
-      tw__rt_module_find_export(mod, name, strlen(name), TW_EXTERN_FUNC);
+      tw__rt_module_find_export(mod, name, name_len, TW_EXTERN_FUNC);
   if (idx < 0) return TW_ENOTFOUND;
   const struct tw__functype *ft =
       &mod->m->types[tw__module_func_type(mod->m, (uint32_t)idx)];

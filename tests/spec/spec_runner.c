@@ -731,12 +731,7 @@ static void run_action(struct file_ctx *fc, json_t *act, struct outcome *o) {
     snprintf(o->err, sizeof o->err, "harness: malformed action");
     return;
   }
-  if (strlen(field) != json_string_length(jfield)) {
-    o->rc = TW_EUNSUPPORTED;
-    snprintf(o->err, sizeof o->err,
-             "export name contains a NUL byte; tw.h takes C strings");
-    return;
-  }
+  size_t field_len = json_string_length(jfield); /* may contain NUL */
   if ((o->rc = resolve_instance(fc, modname, &inst, o->err, sizeof o->err)))
     return;
   if (strcmp(type, "get") == 0) {
@@ -745,7 +740,7 @@ static void run_action(struct file_ctx *fc, json_t *act, struct outcome *o) {
       o->rc = TW_ENOMEM;
       return;
     }
-    o->rc = tw_instance_global_get(inst, field, o->results);
+    o->rc = tw_instance_global_get_n(inst, field, field_len, o->results);
     if (o->rc)
       snprintf(o->err, sizeof o->err, "global_get: %s", tw_strerror(o->rc));
     else
@@ -774,7 +769,8 @@ static void run_action(struct file_ctx *fc, json_t *act, struct outcome *o) {
     }
     args[i] = e.val;
   }
-  o->rc = tw_module_export_functype(tw_instance_module(inst), field, &ft);
+  o->rc = tw_module_export_functype_n(tw_instance_module(inst), field,
+                                      field_len, &ft);
   if (o->rc) {
     snprintf(o->err, sizeof o->err, "no function export \"%s\": %s", field,
              tw_strerror(o->rc));
@@ -791,8 +787,8 @@ static void run_action(struct file_ctx *fc, json_t *act, struct outcome *o) {
     goto done;
   }
   o->nresults = ft.nresults;
-  o->rc = tw_instance_call(inst, field, args, nargs, o->results, o->nresults,
-                           o->err, sizeof o->err);
+  o->rc = tw_instance_call_n(inst, field, field_len, args, nargs, o->results,
+                             o->nresults, o->err, sizeof o->err);
   if (o->rc == TW_ETRAP || o->rc == TW_EEXIT) {
     tw_trap_info_t ti;
     tw_store_last_trap(fc->store, &ti);
