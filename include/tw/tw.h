@@ -262,6 +262,13 @@ TW_API int tw_caller_read(tw_caller_t *caller, uint64_t ptr, void *dst,
                           size_t len);
 TW_API int tw_caller_write(tw_caller_t *caller, uint64_t ptr,
                            const void *src, size_t len);
+/* The current call's deadline on the CLOCK_MONOTONIC clock, in
+ * nanoseconds (UINT64_MAX when there is none). Host functions that wait
+ * (sleeps, polls, reads from slow sources) must not wait past it; once it
+ * has passed they return tw_caller_deadline_trap(caller). */
+TW_API uint64_t tw_caller_deadline_ns(tw_caller_t *caller);
+/* Ends the guest call with "deadline exceeded". Returns TW_ETRAP. */
+TW_API int tw_caller_deadline_trap(tw_caller_t *caller);
 /* Ends the guest call with a host trap and message. Returns TW_ETRAP. */
 TW_API int tw_caller_trap(tw_caller_t *caller, const char *fmt, ...);
 /* Ends the guest call as an exit (WASI proc_exit). Returns TW_EEXIT. */
