@@ -1,10 +1,12 @@
 /* Internals shared by the code generator's files (emit.c: module level,
- * emit_func.c: function bodies, emit_num.c: numeric operators). Not for
+ * emit_func.c: function bodies, emit_num.c: numeric operators,
+ * emit_simd.c: SIMD instructions). Not for
  * use outside src/codegen/.
  */
 #ifndef TW_CODEGEN_INT_H
 #define TW_CODEGEN_INT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/base.h"
@@ -36,5 +38,19 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
  * for the operands (in stack order) and x is the exec pointer. NULL if
  * op is not such an operator. */
 const char *tw__cg_num_template(unsigned op);
+
+/* Appends the C statement for SIMD instruction `in` (an 0xFD opcode) to
+ * b. The caller has done the stack effect of the opcode's signature:
+ * args[0..n) name the operand slots in stack order, dst the result slot
+ * (NULL when there is none), addr the effective address expression of a
+ * memory instruction (its first operand plus the static offset). Returns
+ * 0 or TW_EUNSUPPORTED. */
+int tw__cg_simd(struct tw__buf *b, const struct tw__instr *in,
+                const char *const *args, const char *dst, const char *addr);
+
+/* Whether m's code may contain a SIMD instruction. When it cannot, the
+ * generated C starts with `#define TWR_NO_SIMD` and the prelude leaves
+ * out its v128 helpers (tcc compiles every static function it sees). */
+bool tw__cg_uses_simd(const struct tw__module *m);
 
 #endif

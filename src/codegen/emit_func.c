@@ -413,6 +413,39 @@ static void float_const(struct fstate *fs, const char *dst, uint64_t bits,
   }
 }
 
+/* ---- SIMD: the stack effect here, the C in emit_simd.c ---- */
+
+static int simd(struct fstate *fs, const struct tw__instr *in) {
+  const char *sig = tw__op_sig(in->op);
+  const char *colon = sig ? strchr(sig, ':') : NULL;
+  if (!colon || strlen(colon + 1) > 1 || colon - sig > 3)
+    return fail(fs, TW_EUNSUPPORTED, in->offset, "unknown SIMD instruction");
+  uint32_t np = (uint32_t)(colon - sig), h = fs->height, d;
+  if (h < np) return fail(fs, TW_EINVALID, in->offset, "operand stack underflow");
+  char args[3][24], addr[96] = "";
+  const char *argv[3] = {args[0], args[1], args[2]};
+  for (uint32_t k = 0; k < np; k++)
+    snprintf(args[k], sizeof args[k], "%s", slot(fs, h - np + k));
+  unsigned imm = tw__op_imm(in->op);
+  if (imm == TW_IMM_MEMARG || imm == TW_IMM_MEMARG_LANE)
+    snprintf(addr, sizeof addr, "TWR_ADDR(in, %s, %" PRIu32 "u)", args[0],
+             in->offs);
+  fs->height -= np;
+  char dst[24] = "";
+  if (colon[1]) {
+    int rc = push(fs, sig_type(colon[1]), &d);
+    if (rc) return rc;
+    snprintf(dst, sizeof dst, "%s", slot(fs, d));
+  }
+  int rc = tw__cg_simd(fs->b, in, argv, colon[1] ? dst : NULL, addr);
+  if (rc)
+    return tw__err(rc, fs->err, fs->errlen,
+                   "codegen: function %" PRIu32 ", byte 0x%" PRIx32
+                   ": SIMD instruction %s is not supported",
+                   fs->funcidx, in->offset, tw__op_name(in->op));
+  return 0;
+}
+
 /* ---- the instruction switch ---- */
 
 static int instr(struct fstate *fs, const struct tw__instr *in) {
@@ -434,11 +467,7 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     if (op != TW_OP_END && !(op == TW_OP_ELSE && fs->skip == 0)) return 0;
   }
 
-  if (op >= 0x200)
-    return tw__err(TW_EUNSUPPORTED, fs->err, fs->errlen,
-                   "codegen: function %" PRIu32 ", byte 0x%" PRIx32
-                   ": SIMD instruction %s is not supported yet",
-                   fs->funcidx, in->offset, tw__op_name(op));
+  if (op >= 0x200) return simd(fs, in);
 
 #define NEED(n)                                                             \
   do {                                                                      \
