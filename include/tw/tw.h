@@ -99,6 +99,19 @@ TW_API const char *tw_valtype_name(uint8_t type);
 
 typedef struct tw_engine tw_engine_t;
 
+/* Compilation tiers. Tier 0 compiles generated C in memory with libtcc
+ * (milliseconds; slower code); tier 1 compiles the same C with the system
+ * C compiler (`cc -O2`, or $TW_CC) into a shared object, in background
+ * threads, cached on disk. Calls switch to tier-1 code once it is ready:
+ * at the start of each call from the host, instances whose module has it
+ * rebind to it. A failed tier-1 compile (no compiler, compiler error,
+ * time limit) is logged once to stderr and tier 0 keeps serving. */
+typedef enum tw_tier {
+  TW_TIER_AUTO = 0, /* tier 0 at once, tier 1 in the background */
+  TW_TIER_0 = 1,    /* tier 0 only */
+  TW_TIER_1 = 2,    /* tw_module_new waits for tier 1 */
+} tw_tier_t;
+
 typedef struct tw_engine_config {
   /* Per-instance cap on linear memory, in bytes (default 256 MiB).
    * memory.grow past it returns -1 as the spec allows. */
@@ -112,7 +125,22 @@ typedef struct tw_engine_config {
   /* Wall-clock limit of one call into a guest, in milliseconds; past it
    * the guest traps with "deadline exceeded" (default 30000; 0 = none). */
   uint32_t deadline_ms;
+  /* Which compiled code serves calls (default TW_TIER_AUTO). */
+  tw_tier_t tier;
+  /* Folder of the on-disk code cache (tier-1 shared objects), shared by
+   * processes and kept across restarts. tw_engine_config_default() sets
+   * TW_CACHE_DIR_DEFAULT: $TW_CACHE_DIR, else $XDG_CACHE_HOME/tensor-wasm,
+   * else ~/.cache/tensor-wasm. NULL or "" disables the cache. The string
+   * is copied by tw_engine_new. */
+  const char *cache_dir;
+  /* Generated code polls the deadline at every function entry and loop
+   * header (default true). false drops the polls: slightly faster loops,
+   * but deadlines then cannot stop a guest. */
+  bool interruptible;
 } tw_engine_config_t;
+
+/* The cache_dir value that stands for the default location. */
+#define TW_CACHE_DIR_DEFAULT ":default:"
 
 /* Fills *cfg with the defaults. */
 TW_API void tw_engine_config_default(tw_engine_config_t *cfg);
@@ -140,6 +168,28 @@ TW_API int tw_module_validate(tw_engine_t *engine, const uint8_t *bytes,
                               size_t size, char *err, size_t errlen);
 
 TW_API void tw_module_free(tw_module_t *module);
+
+/* Which tier new calls into instances of this module use: 0 or 1. */
+TW_API int tw_module_tier(const tw_module_t *module);
+
+/* Waits up to timeout_ms (UINT32_MAX: no limit) for tier-1 code. Returns
+ * 0 once it is ready; TW_ECOMPILE if the tier-1 compile failed (tier 0
+ * keeps serving); TW_EUNSUPPORTED if the engine does not build tier 1
+ * (TW_TIER_0); TW_ELIMIT if the time ran out first. */
+TW_API int tw_module_wait_tier1(tw_module_t *module, uint32_t timeout_ms);
+
+/* Deadline overrides. A call's deadline is the most specific one set:
+ * the call's (tw_call_options_t), else the instance's, else the module's,
+ * else the engine's deadline_ms. Overrides take milliseconds;
+ * TW_DEADLINE_INHERIT (0) removes the override, TW_DEADLINE_NONE sets "no
+ * deadline". A call made by a host function from inside a guest call
+ * never gets a later deadline than the call around it. */
+#define TW_DEADLINE_INHERIT 0u
+#define TW_DEADLINE_NONE UINT32_MAX
+
+/* Sets the module's deadline (applies to instances made from it, also to
+ * their start functions). Thread-safe. */
+TW_API void tw_module_set_deadline_ms(tw_module_t *module, uint32_t ms);
 
 /* Milliseconds spent generating C and compiling it for this module. */
 TW_API double tw_module_codegen_ms(const tw_module_t *module);
@@ -334,6 +384,27 @@ TW_API int tw_instance_call_n(tw_instance_t *instance, const char *name,
                               size_t name_len, const tw_val_t *args,
                               size_t nargs, tw_val_t *results,
                               size_t nresults, char *err, size_t errlen);
+
+/* Per-call options; zero-initialise (fields may be added at the end). */
+typedef struct tw_call_options {
+  /* Deadline of this call in milliseconds; TW_DEADLINE_INHERIT (0) for
+   * the instance's, module's or engine's; TW_DEADLINE_NONE for none. */
+  uint32_t deadline_ms;
+} tw_call_options_t;
+
+/* tw_instance_call_n with options (opts may be NULL). */
+TW_API int tw_instance_call_ex(tw_instance_t *instance, const char *name,
+                               size_t name_len, const tw_val_t *args,
+                               size_t nargs, tw_val_t *results,
+                               size_t nresults,
+                               const tw_call_options_t *opts, char *err,
+                               size_t errlen);
+
+/* Sets the deadline of later calls into this instance (see
+ * TW_DEADLINE_INHERIT). The instance's store must not be in a call on
+ * another thread. */
+TW_API void tw_instance_set_deadline_ms(tw_instance_t *instance,
+                                        uint32_t ms);
 
 /* Reads exported global `name` into *out. */
 TW_API int tw_instance_global_get(tw_instance_t *instance, const char *name,

@@ -70,6 +70,15 @@ int tw_instance_call_n(tw_instance_t *inst, const char *name,
                        size_t name_len, const tw_val_t *args, size_t nargs,
                        tw_val_t *results, size_t nresults, char *err,
                        size_t errlen) {
+  return tw_instance_call_ex(inst, name, name_len, args, nargs, results,
+                             nresults, NULL, err, errlen);
+}
+
+int tw_instance_call_ex(tw_instance_t *inst, const char *name,
+                        size_t name_len, const tw_val_t *args, size_t nargs,
+                        tw_val_t *results, size_t nresults,
+                        const tw_call_options_t *opts, char *err,
+                        size_t errlen) {
   if (!inst || !name || (nargs && !args) || (nresults && !results))
     return tw__err(TW_EINVAL, err, errlen, "invalid argument");
   const struct tw__module *m = inst->module->m;
@@ -105,7 +114,9 @@ int tw_instance_call_n(tw_instance_t *inst, const char *name,
   for (uint32_t i = 0; i < ft->nparams; i++)
     tw__rt_val_to_raw(&args[i], &raw[i]);
   struct call_args c = {inst->funcs[idx], raw, raw + ft->nparams};
-  int rc = tw__rt_protected_call(inst->store, call_body, &c);
+  int rc = tw__rt_protected_call_dl(
+      inst->store, call_body, &c,
+      tw__rt_deadline_ms(inst, opts ? opts->deadline_ms : 0));
   if (rc == 0) {
     for (uint32_t i = 0; i < ft->nresults; i++)
       tw__rt_val_from_raw(ft->types[ft->nparams + i], &c.results[i],

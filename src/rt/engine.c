@@ -16,6 +16,9 @@ void tw_engine_config_default(tw_engine_config_t *cfg) {
   cfg->stack_margin_bytes = 256u << 10;
   cfg->max_table_elems = 10000000u;
   cfg->deadline_ms = 30000u;
+  cfg->tier = TW_TIER_AUTO;
+  cfg->cache_dir = TW_CACHE_DIR_DEFAULT;
+  cfg->interruptible = true;
 }
 
 int tw_engine_new(const tw_engine_config_t *cfg, tw_engine_t **out) {
@@ -43,6 +46,14 @@ int tw_engine_new(const tw_engine_config_t *cfg, tw_engine_t **out) {
   atomic_init(&e->active_calls, 0);
   e->start_ns = tw__now_ns();
   e->epoch = 0;
+  if (tw__rt_tier_engine_init(e)) {
+    tw__rt_tier_engine_free(e);
+    pthread_cond_destroy(&e->timer_cv);
+    pthread_mutex_destroy(&e->timer_mu);
+    pthread_mutex_destroy(&e->types_mu);
+    tw__free(e);
+    return TW_ENOMEM;
+  }
   *out = e;
   return 0;
 
@@ -59,6 +70,7 @@ fail_types_mu:
 
 void tw_engine_free(tw_engine_t *e) {
   if (!e) return;
+  tw__rt_tier_engine_free(e);
   pthread_mutex_lock(&e->timer_mu);
   bool started = e->timer_started;
   e->timer_stop = true;

@@ -66,3 +66,21 @@ int tw_caller_exit(tw_caller_t *caller, int32_t code) {
   caller->trapped = true;
   return TW_EEXIT;
 }
+
+uint64_t tw_caller_deadline_ns(tw_caller_t *caller) {
+  if (!caller || !caller->exec || !caller->instance) return UINT64_MAX;
+  uint64_t d = caller->exec->x.deadline;
+  if (d == UINT64_MAX) return UINT64_MAX;
+  /* Generated code traps once the epoch (whole milliseconds since the
+   * engine started) exceeds d, that is from start + (d + 1) ms on. */
+  const tw_engine_t *e = caller->instance->store->engine;
+  if (d + 1 > (UINT64_MAX - e->start_ns) / 1000000u) return UINT64_MAX;
+  return e->start_ns + (d + 1) * 1000000u;
+}
+
+int tw_caller_deadline_trap(tw_caller_t *caller) {
+  if (!caller || !caller->instance) return TW_ETRAP;
+  tw__rt_set_trap(caller->instance->store, TW_TRAP_DEADLINE, 0, NULL);
+  caller->trapped = true;
+  return TW_ETRAP;
+}

@@ -178,7 +178,16 @@ TW_NORETURN void tw__rt_trap(struct tw__exec *x, int kind) {
 }
 
 int tw__rt_protected_call(tw_store_t *store, tw__rt_body_fn fn, void *arg) {
+  return tw__rt_protected_call_dl(store, fn, arg,
+                                  store->engine->cfg.deadline_ms);
+}
+
+int tw__rt_protected_call_dl(tw_store_t *store, tw__rt_body_fn fn, void *arg,
+                             uint32_t deadline_ms) {
   tw_engine_t *e = store->engine;
+  /* Between outermost calls no guest frame of this store is live, so
+   * switching its instances to tier-1 code is safe here. */
+  if (!cur_exec && store->tier0_instances) tw__rt_tier_store_update(store);
   struct tw__exec ex;
   struct tw__exec *volatile vx = &ex;
   ensure_altstack();
@@ -190,7 +199,7 @@ int tw__rt_protected_call(tw_store_t *store, tw__rt_body_fn fn, void *arg) {
   ex.store = store;
   tw__rt_calls_enter(e);
   uint64_t now = __atomic_load_n(&e->epoch, __ATOMIC_RELAXED);
-  ex.x.deadline = e->cfg.deadline_ms ? now + e->cfg.deadline_ms : UINT64_MAX;
+  ex.x.deadline = deadline_ms ? now + deadline_ms : UINT64_MAX;
   /* A nested call never extends the deadline of the call around it. */
   if (ex.prev && ex.prev->x.deadline < ex.x.deadline)
     ex.x.deadline = ex.prev->x.deadline;

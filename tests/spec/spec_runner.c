@@ -37,9 +37,11 @@ struct options {
   bool fork_files;  /* run each file in a child process */
   int jobs;         /* children at once */
   unsigned timeout; /* seconds per file in a child; 0 = none */
+  int tier;         /* tw_tier_t of the engines (default TW_TIER_0) */
+  const char *cache_dir; /* code cache (default: the engine's default) */
 };
 
-static struct options opt;
+static struct options opt = {.tier = TW_TIER_0};
 
 /* ---- Per-file results ----
  * Lives in shared memory when files run in children, so that the counts
@@ -655,6 +657,14 @@ static int load_module(struct file_ctx *fc, json_t *cmd, tw_module_t **out,
     rc = tw_module_new(fc->engine, buf, len, out, err, errlen);
     if (rc && !err[0])
       snprintf(err, errlen, "%s", tw_strerror(rc));
+    /* --tier 1 tests tier-1 code: a module left on tier 0 (compiler
+     * missing or failing) is a failure, not a silent pass. */
+    if (rc == 0 && opt.tier == TW_TIER_1 && tw_module_tier(*out) != 1) {
+      tw_module_free(*out);
+      *out = NULL;
+      snprintf(err, errlen, "harness: no tier-1 code for this module");
+      rc = TW_ECOMPILE;
+    }
   }
   free(buf);
   if (rc == 0) {
@@ -1206,7 +1216,12 @@ static void print_result(const char *name, const struct file_result *r,
 
 static tw_engine_t *make_engine(void) {
   tw_engine_t *engine = NULL;
-  int rc = tw_engine_new(NULL, &engine);
+  tw_engine_config_t cfg;
+  tw_engine_config_default(&cfg);
+  cfg.tier = (tw_tier_t)opt.tier;
+  if (opt.cache_dir)
+    cfg.cache_dir = opt.cache_dir;
+  int rc = tw_engine_new(&cfg, &engine);
   if (rc) {
     fprintf(stderr, "spec_runner: tw_engine_new: %s\n", tw_strerror(rc));
     return NULL;
@@ -1248,6 +1263,7 @@ static void usage(FILE *f) {
           "[--write-baseline FILE]\n"
           "                   [--filter SUBSTR] [-v] [-j N] [--no-fork] "
           "[--timeout S]\n"
+          "                   [--tier 0|1|auto] [--cache-dir DIR]\n"
           "       spec_runner --self-test\n"
           "Runs every *.json (wast2json output) in DIR. Exit status: 0 when "
           "every file\n"
@@ -1287,6 +1303,19 @@ static int parse_args(int argc, char **argv) {
         opt.jobs = 1;
     } else if (TAKES("--timeout"))
       opt.timeout = (unsigned)atoi(val);
+    else if (TAKES("--tier")) {
+      if (strcmp(val, "0") == 0)
+        opt.tier = TW_TIER_0;
+      else if (strcmp(val, "1") == 0)
+        opt.tier = TW_TIER_1;
+      else if (strcmp(val, "auto") == 0)
+        opt.tier = TW_TIER_AUTO;
+      else {
+        fprintf(stderr, "spec_runner: --tier expects 0, 1 or auto\n");
+        return 1;
+      }
+    } else if (TAKES("--cache-dir"))
+      opt.cache_dir = val;
     else {
       fprintf(stderr, "spec_runner: bad argument %s\n", a);
       return 1;
