@@ -51,6 +51,13 @@ typedef struct tw_wasi_config {
   const tw_wasi_preopen_t *preopens;
   size_t npreopens;
   tw_wasi_stdio_t stdin_, stdout_, stderr_;
+  /* Host sockets (listening or connected) handed to the guest as
+   * preopened descriptors, numbered after the preopened directories, for
+   * sock_accept/sock_recv/sock_send/sock_shutdown. Each is duplicated:
+   * the caller keeps and closes its own. (Added after the first version:
+   * zero-initialised configs get none.) */
+  const int *sockets;
+  size_t nsockets;
 } tw_wasi_config_t;
 
 /* Creates WASI state from cfg. Fails with TW_EIO (message names the path)
