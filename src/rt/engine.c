@@ -4,9 +4,11 @@
  * the engine's life (so id equality is type equality across modules); the
  * epoch only grows and is advanced only while some call is running.
  */
+
 #include "rt/rt.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,7 +18,13 @@ void tw_engine_config_default(tw_engine_config_t *cfg) {
   cfg->stack_margin_bytes = 256u << 10;
   cfg->max_table_elems = 10000000u;
   cfg->deadline_ms = 30000u;
+  /* TW_TIER=0|1|auto sets the default tier for every engine of the
+   * process (tests and short-lived tools use it to keep the system
+   * compiler out of runs that end before tier 1 would help). */
   cfg->tier = TW_TIER_AUTO;
+  const char *tier = getenv("TW_TIER");
+  if (tier && strcmp(tier, "0") == 0) cfg->tier = TW_TIER_0;
+  if (tier && strcmp(tier, "1") == 0) cfg->tier = TW_TIER_1;
   cfg->cache_dir = TW_CACHE_DIR_DEFAULT;
   cfg->interruptible = true;
 }

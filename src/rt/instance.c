@@ -6,10 +6,21 @@
  * made; from then on the instance belongs to the store even if it fails,
  * because its functions may already sit in imported tables (the spec keeps
  * earlier segments' writes visible).
+ * Instances are cheap: memory 0's contents after the active data segments
+ * are written once per module into a sealed memfd (the image) and mapped
+ * copy-on-write into each new instance instead of copied; reset discards
+ * an instance's private pages and replays the rest of instantiation.
  */
 #include "rt/rt.h"
+#include "tw/pool.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "base/hash.h"
 
 /* ---- Stores ---- */
 
@@ -292,6 +303,130 @@ static int allocate(tw_instance_t *inst, char *err, size_t errlen) {
   return 0;
 }
 
+/* ---- Copy-on-write images ---- */
+
+/* Marks a module whose memory 0 cannot (or need not) come from an image:
+ * no own memory, no active data, an offset that is not a constant or an
+ * imported global, or a segment out of bounds (copying then traps as the
+ * spec says). */
+static struct tw__rt_image no_image;
+
+static void image_free(struct tw__rt_image *img) {
+  if (!img || img == &no_image) return;
+  close(img->fd);
+  tw__free(img->key_global);
+  tw__free(img->key_value);
+  tw__free(img);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off) {
+  while (n) {
+    ssize_t w = pwrite(fd, p, n, (off_t)off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    p += w;
+    n -= (size_t)w;
+    off += (uint64_t)w;
+  }
+  return 0;
+}
+
+/* Builds memory 0's image for the imported-global values `inst` sees;
+ * &no_image when the module has none, NULL when out of resources. */
+static struct tw__rt_image *image_build(const tw_instance_t *inst) {
+  const struct tw__module *m = inst->module->m;
+  if (m->nmemory_imports || m->nmemories == 0) return &no_image;
+  uint64_t len = m->memories[0].min * 65536ull;
+  uint32_t nactive = 0, nkey = 0;
+  for (uint32_t i = 0; i < m->ndatas; i++) {
+    const struct tw__data *d = &m->datas[i];
+    if (d->mode != TW_SEG_ACTIVE) continue;
+    nactive++;
+    if (d->offset.kind == TW_INIT_GLOBAL_GET) {
+      if (d->offset.index >= m->nglobal_imports) return &no_image;
+      nkey++;
+    } else if (d->offset.kind != TW_INIT_CONST) {
+      return &no_image;
+    }
+    twr_val off;
+    eval_init(inst, &d->offset, &off);
+    if ((uint64_t)off.i32 + d->len > len) return &no_image;
+  }
+  if (nactive == 0 || len == 0) return &no_image;
+  struct tw__rt_image *img = tw__calloc(1, sizeof *img);
+  if (!img) return NULL;
+  img->fd = -1;
+  img->key_global = tw__calloc(nkey ? nkey : 1, sizeof *img->key_global);
+  img->key_value = tw__calloc(nkey ? nkey : 1, sizeof *img->key_value);
+  if (!img->key_global || !img->key_value) goto fail;
+  img->fd = memfd_create("tw-image", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (img->fd < 0 || ftruncate(img->fd, (off_t)len)) goto fail;
+  img->len = len;
+  for (uint32_t i = 0; i < m->ndatas; i++) {
+    const struct tw__data *d = &m->datas[i];
+    if (d->mode != TW_SEG_ACTIVE) continue;
+    twr_val off;
+    eval_init(inst, &d->offset, &off);
+    if (d->offset.kind == TW_INIT_GLOBAL_GET) {
+      img->key_global[img->nkey] = d->offset.index;
+      img->key_value[img->nkey++] = off.i32;
+    }
+    if (d->len && write_all(img->fd, d->bytes, d->len, off.i32)) goto fail;
+  }
+  /* Sealed: nobody can change the bytes under the instances' mappings. */
+  if (fcntl(img->fd, F_ADD_SEALS,
+            F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL))
+    goto fail;
+  return img;
+fail:
+  if (img->fd >= 0) close(img->fd);
+  img->fd = -1;
+  tw__free(img->key_global);
+  tw__free(img->key_value);
+  tw__free(img);
+  return NULL;
+}
+
+/* The module's image if `inst` can use it (built on first call), else
+ * NULL: the caller copies the data segments. */
+static const struct tw__rt_image *usable_image(const tw_instance_t *inst) {
+  tw_module_t *mod = inst->module;
+  struct tw__rt_image *img = atomic_load(&mod->image);
+  if (!img) {
+    img = image_build(inst);
+    if (!img) return NULL; /* out of resources: copy this time */
+    struct tw__rt_image *expect = NULL;
+    if (!atomic_compare_exchange_strong(&mod->image, &expect, img)) {
+      image_free(img);
+      img = expect;
+    }
+  }
+  if (img == &no_image) return NULL;
+  for (uint32_t k = 0; k < img->nkey; k++)
+    if (inst->globals[img->key_global[k]]->i32 != img->key_value[k])
+      return NULL;
+  return img;
+}
+
+void tw__rt_module_caches_free(tw_module_t *mod) {
+  image_free(atomic_exchange(&mod->image, NULL));
+  tw__free(atomic_exchange(&mod->digest, NULL));
+}
+
+const uint8_t *tw__rt_module_digest(tw_module_t *mod) {
+  uint8_t *d = atomic_load(&mod->digest);
+  if (d) return d;
+  d = tw__malloc(32);
+  if (!d) return NULL;
+  tw__blake3(mod->m->bytes, mod->m->size, d);
+  uint8_t *expect = NULL;
+  if (!atomic_compare_exchange_strong(&mod->digest, &expect, d)) {
+    tw__free(d);
+    d = expect;
+  }
+  return d;
+}
+
 /* Applies active element segments, then active data segments, dropping
  * each applied or declarative segment. Stops at the first that does not
  * fit (earlier writes stay, as the spec says). */
@@ -314,6 +449,20 @@ static int apply_segments(tw_instance_t *inst, char *err, size_t errlen) {
                (size_t)el->count * sizeof(void *));
     }
     if (el->mode != TW_SEG_PASSIVE) inst->elems[i].len = 0;
+  }
+  const struct tw__rt_image *img = usable_image(inst);
+  if (img) {
+    /* The image holds every active segment's bytes, applied in order and
+     * known to fit: map it (reset may have mapped it already). */
+    struct tw__rt_memory *mem = TW__RT_MEMORY(inst->memories[0]);
+    if (mem->backing != img &&
+        tw__rt_memory_map_file(mem, img->fd, img->len, img))
+      return tw__err(TW_ENOMEM, err, errlen,
+                     "cannot map the initial memory image: %s",
+                     strerror(errno));
+    for (uint32_t i = 0; i < m->ndatas; i++)
+      if (m->datas[i].mode == TW_SEG_ACTIVE) inst->datas[i].len = 0;
+    return 0;
   }
   for (uint32_t i = 0; i < m->ndatas; i++) {
     const struct tw__data *d = &m->datas[i];
@@ -341,7 +490,8 @@ static void run_start(struct tw__exec *x, void *arg) {
  * writes "<what>: <message>" to err. */
 static int run_protected(tw_instance_t *inst, const struct twr_func *f,
                          const char *what, char *err, size_t errlen) {
-  int rc = tw__rt_protected_call(inst->store, run_start, (void *)f);
+  int rc = tw__rt_protected_call_dl(inst->store, run_start, (void *)f,
+                                    tw__rt_deadline_ms(inst, 0));
   if (rc)
     tw__err(rc, err, errlen, "%s: %s", what, inst->store->last_trap.message);
   return rc;
@@ -350,6 +500,12 @@ static int run_protected(tw_instance_t *inst, const struct twr_func *f,
 int tw_instance_new(tw_store_t *store, tw_module_t *module,
                     tw_linker_t *linker, tw_instance_t **out, char *err,
                     size_t errlen) {
+  return tw__rt_instance_new(store, module, linker, 0, out, err, errlen);
+}
+
+int tw__rt_instance_new(tw_store_t *store, tw_module_t *module,
+                        tw_linker_t *linker, unsigned flags,
+                        tw_instance_t **out, char *err, size_t errlen) {
   if (!store || !module || !out)
     return tw__err(TW_EINVAL, err, errlen, "invalid argument");
   if (module->engine != store->engine)
@@ -390,6 +546,11 @@ int tw_instance_new(tw_store_t *store, tw_module_t *module,
     goto fail;
   }
   /* From here on the store owns the instance, also on failure. */
+  tw__rt_tier_instance_init(inst);
+  if (flags & TW__RT_INST_BARE) {
+    *out = inst;
+    return 0;
+  }
   if ((rc = apply_segments(inst, err, errlen))) return rc;
   if (m->has_start &&
       (rc = run_protected(inst, inst->funcs[m->start], "start function", err,
@@ -456,4 +617,55 @@ int tw_instance_memory(tw_instance_t *inst, const char *name, uint8_t **base,
   if (base) *base = mem->base;
   if (size) *size = mem->size;
   return 0;
+}
+
+/* ---- Reset ---- */
+
+bool tw__rt_instance_self_contained(const tw_instance_t *inst) {
+  const struct tw__module *m = inst->module->m;
+  if (m->nmemory_imports || m->ntable_imports) return false;
+  for (uint32_t i = 0; i < m->nimports; i++)
+    if (m->imports[i].kind == TW_EXTERN_GLOBAL &&
+        m->imports[i].desc.global.mutable_)
+      return false;
+  return true;
+}
+
+int tw_instance_reset(tw_instance_t *inst, char *err, size_t errlen) {
+  if (!inst) return tw__err(TW_EINVAL, err, errlen, "invalid argument");
+  if (!tw__rt_instance_self_contained(inst))
+    return tw__err(TW_EUNSUPPORTED, err, errlen,
+                   "the instance imports a memory, table or mutable global, "
+                   "which a reset could not restore");
+  const tw_module_t *mod = inst->module;
+  const struct tw__module *m = mod->m;
+  /* Memories first: nothing the guest wrote survives this step. */
+  for (uint32_t i = 0; i < m->nmemories; i++) {
+    const struct tw__rt_image *img = i == 0 ? usable_image(inst) : NULL;
+    if (tw__rt_memory_reset(TW__RT_MEMORY(inst->memories[i]),
+                            m->memories[i].min, img))
+      return tw__err(TW_ENOMEM, err, errlen, "cannot reset memory %u: %s", i,
+                     strerror(errno));
+  }
+  for (uint32_t i = 0; i < m->ntables; i++) {
+    struct twr_table *t = inst->tables[i];
+    /* Grown tables keep their storage; entries past size are unreachable
+     * and table.grow overwrites them before they become reachable. */
+    t->size = (uint32_t)m->tables[i].limits.min;
+    if (t->size) memset(t->elems, 0, (size_t)t->size * sizeof(void *));
+  }
+  for (uint32_t i = 0; i < m->nglobals; i++)
+    eval_init(inst, &m->globals[i].init,
+              inst->globals[m->nglobal_imports + i]);
+  for (uint32_t i = 0; i < m->ndatas; i++)
+    inst->datas[i].len = m->datas[i].len;
+  for (uint32_t i = 0; i < m->nelems; i++)
+    inst->elems[i].len = m->elems[i].count;
+  inst->initialized = false;
+  int rc = apply_segments(inst, err, errlen);
+  if (rc) return rc;
+  if (m->has_start)
+    rc = run_protected(inst, inst->funcs[m->start], "start function", err,
+                       errlen);
+  return rc;
 }

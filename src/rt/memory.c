@@ -6,6 +6,10 @@
  * which reads it without locks: slots hold (base, len) published with
  * release stores; len is written last on register and cleared first on
  * unregister, so the handler never sees a half-written slot as valid.
+ * Copy-on-write: the start of a memory may be a MAP_PRIVATE mapping of a
+ * sealed memfd (a module's initial image or a snapshot's memory); reset
+ * discards private pages with MADV_DONTNEED, which on such a mapping
+ * brings back the file's bytes and on anonymous memory brings zeros.
  */
 #include "rt/rt.h"
 
@@ -126,4 +130,69 @@ uint32_t tw__rt_memory_grow(struct twr_memory *m, uint32_t delta) {
   m->pages = old + delta;
   m->size = m->pages * PAGE_BYTES;
   return (uint32_t)old;
+}
+
+int tw__rt_memory_map_file(struct tw__rt_memory *mem, int fd, uint64_t len,
+                           const void *backing) {
+  struct twr_memory *m = &mem->m;
+  if (len % PAGE_BYTES || len / PAGE_BYTES > m->max_pages) return TW_EINVAL;
+  if (len == 0) return 0;
+  void *p = mmap(m->base, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+                 fd, 0);
+  if (p == MAP_FAILED) {
+    /* MAP_FIXED may have unmapped the old pages before failing: put the
+     * reservation back, inaccessible, so the base stays ours. */
+    mmap(m->base, m->size > len ? m->size : len, PROT_NONE,
+         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    m->pages = m->size = 0;
+    mem->backing = NULL;
+    mem->backing_len = 0;
+    return TW_ENOMEM;
+  }
+  if (len > m->size) {
+    m->pages = len / PAGE_BYTES;
+    m->size = len;
+  }
+  mem->backing = backing;
+  mem->backing_len = len;
+  return 0;
+}
+
+int tw__rt_memory_reset(struct tw__rt_memory *mem, uint64_t pages,
+                        const struct tw__rt_image *image) {
+  struct twr_memory *m = &mem->m;
+  uint64_t keep = pages * PAGE_BYTES;
+  bool same = image ? mem->backing == image && mem->backing_len == image->len
+                    : mem->backing == NULL;
+  if (same && m->size >= keep) {
+    /* Fast path: the right file (or none) is mapped already. Shrink, then
+     * drop every private page: the kernel reads the file (or zeros) on
+     * the next touch. */
+    if (m->size > keep) {
+      if (mprotect(m->base + keep, m->size - keep, PROT_NONE)) goto remap;
+      madvise(m->base + keep, m->size - keep, MADV_DONTNEED);
+    }
+    m->pages = pages;
+    m->size = keep;
+    if (keep && madvise(m->base, keep, MADV_DONTNEED)) goto remap;
+    return 0;
+  }
+remap:
+  /* A different backing (a snapshot's file, or anonymous memory where an
+   * image is wanted): replace the whole committed part with a fresh
+   * inaccessible reservation, then map or commit the initial pages. */
+  if (m->size &&
+      mmap(m->base, m->size, PROT_NONE,
+           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
+           0) == MAP_FAILED)
+    return TW_ENOMEM;
+  m->pages = m->size = 0;
+  mem->backing = NULL;
+  mem->backing_len = 0;
+  if (image) return tw__rt_memory_map_file(mem, image->fd, image->len, image);
+  if (keep && mprotect(m->base, keep, PROT_READ | PROT_WRITE))
+    return TW_ENOMEM;
+  m->pages = pages;
+  m->size = keep;
+  return 0;
 }

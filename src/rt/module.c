@@ -12,6 +12,8 @@
 #define CODEGEN_LIMIT_BYTES (512ull << 20)
 
 static void module_release(tw_module_t *mod) {
+  tw__rt_tier_module_free(mod); /* first: its job reads mod->m */
+  tw__rt_module_caches_free(mod);
   if (mod->code) tw__code_free(mod->code);
   tw__free(mod->rc.funcs);
   tw__free(mod->rc.invokers);
@@ -46,7 +48,10 @@ static int module_compile(tw_module_t *mod, char *err, size_t errlen) {
   struct tw__buf src;
   tw__buf_init(&src, CODEGEN_LIMIT_BYTES);
   uint64_t t0 = tw__now_ns();
-  int rc = tw__codegen_c(m, &src, err, errlen);
+  struct tw__codegen_opts opts;
+  tw__codegen_opts_default(&opts);
+  opts.interruptible = mod->engine->cfg.interruptible;
+  int rc = tw__codegen_c_ex(m, &opts, &src, err, errlen);
   if (!rc && (rc = tw__buf_cstr(&src)))
     tw__err(rc, err, errlen, "generated C: %s", tw_strerror(rc));
   uint64_t t1 = tw__now_ns();
@@ -121,6 +126,7 @@ int tw_module_new(tw_engine_t *engine, const uint8_t *bytes, size_t size,
     }
   }
   if ((rc = module_compile(mod, err, errlen))) goto fail;
+  if ((rc = tw__rt_tier_module_start(mod, err, errlen))) goto fail;
   *out = mod;
   return 0;
 

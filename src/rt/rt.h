@@ -50,6 +50,11 @@ struct tw_engine {
   pthread_cond_t timer_cv;
   pthread_t timer;
   bool timer_started, timer_stop;
+
+  /* Tier 1 (tier.c): created with the engine unless cfg.tier is
+   * TW_TIER_0; its threads start with the first module. */
+  struct tw__tier1 *tier1;
+  char *cache_dir; /* resolved cfg.cache_dir, NULL when disabled */
 };
 
 /* Interns a function type; *id receives its canonical id. */
@@ -73,12 +78,33 @@ struct tw_module {
   struct twr_code rc; /* filled by the module's twm_entry */
   uint32_t *type_ids; /* [m->ntypes] module type index -> canonical id */
   double codegen_ms, compile_ms;
+  /* Caches filled on first use, published with a compare-and-swap (the
+   * loser frees its copy) and freed with the module by
+   * tw__rt_module_caches_free: the copy-on-write image of memory 0
+   * (instance.c) and the BLAKE3 digest of the module's bytes (snap). */
+  _Atomic(struct tw__rt_image *) image;
+  _Atomic(uint8_t *) digest; /* 32 bytes */
+
+  /* Tier 1 (tier.c). tier becomes 1 (release) once rc1 and t1_code are
+   * complete and never changes after; t1_failed is set when the tier-1
+   * compile failed. Both are written by a pool thread, read anywhere. */
+  struct tw__tier1_job *t1_job;
+  struct tw__tier1_code *t1_code;
+  struct twr_code rc1;
+  atomic_int tier;
+  atomic_bool t1_failed;
+  atomic_uint deadline_ms; /* per-module override, TW_DEADLINE_INHERIT */
 };
 
 void tw__rt_module_ref(tw_module_t *mod);
 /* Finds export `name` (name_len bytes) of kind `kind`; -1 if none. */
 int64_t tw__rt_module_find_export(const tw_module_t *mod, const char *name,
                                   size_t name_len, uint8_t kind);
+/* Frees what the module's caches hold (called by module_release). */
+void tw__rt_module_caches_free(tw_module_t *mod);
+/* The BLAKE3 digest of the module's bytes (computed once, cached). NULL
+ * only when out of memory. Owned by the module. */
+const uint8_t *tw__rt_module_digest(tw_module_t *mod);
 
 /* ---- memory.c ---- */
 
@@ -91,6 +117,25 @@ struct tw__rt_memory {
   int slot; /* index in the reservation registry */
   uint64_t decl_max; /* declared maximum (pages), for import matching */
   bool has_max;
+  /* What backs the start of the accessible part: anonymous memory
+   * (backing NULL, backing_len 0), or a private (copy-on-write) mapping
+   * of a file over [0, backing_len): a module's image (backing points to
+   * it) or a snapshot's memory (TW__RT_BACKING_OTHER). */
+  const void *backing;
+  uint64_t backing_len;
+};
+
+#define TW__RT_BACKING_OTHER ((const void *)1)
+
+/* A module's memory 0 after its active data segments, in a sealed memfd
+ * (instance.c). Valid only for instances whose imported globals used by
+ * segment offsets have the values in key[] (checked at each use). */
+struct tw__rt_image {
+  int fd;
+  uint64_t len; /* bytes: memory 0's initial pages * 64 KiB */
+  uint32_t nkey;
+  uint32_t *key_global; /* [nkey] imported global indexes */
+  uint32_t *key_value;  /* [nkey] their i32 values when built */
 };
 
 /* Reserves a memory of `min` pages, maximum `max` (if has_max), capped by
@@ -103,6 +148,19 @@ void tw__rt_memory_free(struct tw__rt_memory *mem);
 /* memory.grow: the old size in pages, or (u32)-1 past the maximum or
  * when the pages cannot be made accessible. */
 uint32_t tw__rt_memory_grow(struct twr_memory *m, uint32_t delta);
+/* Maps len bytes of fd (from offset 0) copy-on-write over the start of
+ * the memory, making [0, max(len, size)) accessible; len is a multiple of
+ * 64 KiB within the memory's maximum. backing tags the mapping (see
+ * struct tw__rt_memory). On failure the memory is unchanged or, if the
+ * kernel failed half-way, left inaccessible (size 0): TW_ENOMEM. */
+int tw__rt_memory_map_file(struct tw__rt_memory *mem, int fd, uint64_t len,
+                           const void *backing);
+/* Brings the memory back to `pages` pages of zeros, or of `image` when
+ * given (image->len == pages * 64 KiB): pages past the initial size become
+ * inaccessible and are discarded; no byte written before stays visible.
+ * Returns 0 or TW_ENOMEM (the memory is then left inaccessible). */
+int tw__rt_memory_reset(struct tw__rt_memory *mem, uint64_t pages,
+                        const struct tw__rt_image *image);
 /* Whether [addr, addr+1) lies inside a registered reservation. Lock-free
  * and async-signal-safe. */
 bool tw__rt_reservation_contains(uintptr_t addr);
@@ -181,6 +239,9 @@ struct tw_store {
   tw_trap_info_t last_trap;
   struct tw__rt_owned *owned;
   size_t nowned, owned_cap;
+  /* Instances on tier-0 code whose module may still get tier 1: while
+   * nonzero, each outermost protected call looks for some to rebind. */
+  size_t tier0_instances;
 };
 
 /* Hands p to the store, which frees it in tw_store_free (objects are
@@ -211,11 +272,53 @@ struct tw_instance {
   struct twr_dataseg *datas;
   struct twr_elemseg *elems;
   bool initialized;
+  int8_t tier;          /* code its twr_func entries point to; -1: stays 0 */
+  uint32_t deadline_ms; /* per-instance override, TW_DEADLINE_INHERIT */
 };
 
 void tw__rt_instance_free(tw_instance_t *inst);
+/* tw_instance_new with flags. TW__RT_INST_BARE: resolve imports and
+ * allocate only (memories zero, tables null, globals initialised, no
+ * segment applied, no start function): for callers that set the whole
+ * state themselves (snapshot restore). */
+#define TW__RT_INST_BARE 1u
+int tw__rt_instance_new(tw_store_t *store, tw_module_t *module,
+                        tw_linker_t *linker, unsigned flags,
+                        tw_instance_t **out, char *err, size_t errlen);
+/* The runtime struct of a memory / table / global from the generated
+ * code's view (each embeds the ABI struct first). */
+#define TW__RT_MEMORY(p) ((struct tw__rt_memory *)(void *)(p))
+#define TW__RT_TABLE(p) ((struct tw__rt_table *)(void *)(p))
+#define TW__RT_GLOBAL(p) ((struct tw__rt_global *)(void *)(p))
+/* Whether the instance owns every memory, table and mutable global it
+ * uses (imports none of them): only such instances can be reset or
+ * restored from a snapshot without touching another instance's state. */
+bool tw__rt_instance_self_contained(const tw_instance_t *inst);
 /* table.grow semantics: old size, or (u32)-1 past max or out of memory. */
 uint32_t tw__rt_table_grow(struct twr_table *t, void *init, uint32_t delta);
+
+/* ---- tier.c: tier 1 and deadlines ---- */
+
+/* Creates the engine's tier-1 service and resolves its cache folder (from
+ * e->cfg); frees them. */
+int tw__rt_tier_engine_init(tw_engine_t *e);
+void tw__rt_tier_engine_free(tw_engine_t *e);
+/* Starts the module's tier-1 compile (after tier 0 succeeded) and, in
+ * TW_TIER_1 mode, waits for it. Tier-1 failures are not errors. */
+int tw__rt_tier_module_start(tw_module_t *mod, char *err, size_t errlen);
+/* Cancels a running tier-1 compile and frees tier-1 code. */
+void tw__rt_tier_module_free(tw_module_t *mod);
+/* Points a new instance at tier-1 code if its module has it, or counts it
+ * as waiting for it. Call once the store owns the instance. */
+void tw__rt_tier_instance_init(tw_instance_t *inst);
+/* Rebinds the store's instances whose module's tier 1 became ready. */
+void tw__rt_tier_store_update(tw_store_t *s);
+/* The deadline in ms (0: none) of a call into inst with per-call value
+ * call_ms: the most specific override wins. */
+uint32_t tw__rt_deadline_ms(const tw_instance_t *inst, uint32_t call_ms);
+/* tw__rt_protected_call with an explicit deadline (ms, 0: none). */
+int tw__rt_protected_call_dl(tw_store_t *store, tw__rt_body_fn fn, void *arg,
+                             uint32_t deadline_ms);
 
 /* ---- linker.c ---- */
 
