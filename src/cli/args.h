@@ -1,19 +1,7 @@
-/* The command line's value codec: --args JSON to typed WebAssembly
- * arguments, and results back to JSON text. Kept apart from the commands so
- * that a fuzz target can drive it on its own.
- *
- * Conversion rules (docs in examples/README.md):
- *   i32  JSON integer in -2^31 .. 2^32-1 (values above 2^31-1 are taken as
- *        their unsigned bit pattern).
- *   i64  JSON integer in -2^63 .. 2^63-1, or a JSON string of decimal digits
- *        with an optional leading '-' in -2^63 .. 2^64-1 (jansson's integers
- *        are `long long`, so u64 values above 2^63-1 need the string form).
- *   f32, f64  any JSON number (rounded to nearest), or the strings "nan",
- *        "inf", "-inf". f32 refuses finite values beyond FLT_MAX.
- *   funcref, externref  only null.
- *   v128  refused.
- * Anything else (strings, booleans, null, arrays, objects where not listed)
- * is refused with a message naming the 1-based argument.
+/* The command line's side of the JSON value codec: --args text to typed
+ * WebAssembly arguments, and results printed as a JSON line. The codec
+ * itself (rules, limits) lives in the library, src/codec/codec.h, shared
+ * with the HTTP API; these are the CLI's thin entry points to it.
  */
 #ifndef TW_CLI_ARGS_H
 #define TW_CLI_ARGS_H

@@ -1,0 +1,154 @@
+/* Internals shared by the files of src/svc: the service object, the
+ * function registry entries with their pools, the token cache, tenant
+ * counters and the job queue. Nothing outside src/svc includes this.
+ */
+#ifndef TW_SVC_INT_H
+#define TW_SVC_INT_H
+
+#include <pthread.h>
+
+#include "svc/svc.h"
+#include "tw/tw.h"
+
+/* One engine per distinct (memory cap, deadline): both are engine
+ * settings in tw.h. Few distinct profiles exist in practice. */
+#define SVC_MAX_ENGINES 64
+struct svc_engine {
+  uint64_t memory_bytes;
+  uint32_t deadline_ms;
+  tw_engine_t *engine;
+};
+
+enum { FN_TYPED = 0, FN_HANDLER = 1 };
+
+/* Invocation outcomes, the label values of tensor_wasm_invocations_total. */
+#define SVC_OUTCOMES(X)                                                     \
+  X(SUCCESS, "success")                                                     \
+  X(TRAP, "trap")                                                           \
+  X(DEADLINE, "deadline")                                                   \
+  X(EXIT, "exit")                                                           \
+  X(BAD_REQUEST, "bad_request")                                             \
+  X(REJECTED, "rejected")                                                   \
+  X(CANCELLED, "cancelled")                                                 \
+  X(ERROR, "error")
+enum svc_outcome {
+#define SVC_OUTCOME_ENUM_(n, s) OUT_##n,
+  SVC_OUTCOMES(SVC_OUTCOME_ENUM_)
+#undef SVC_OUTCOME_ENUM_
+  OUT_COUNT_
+};
+
+/* A ready instance: one store each, so pooled instances of one function
+ * run on different threads at once. */
+struct svc_inst {
+  tw_store_t *store;
+  tw_instance_t *inst;
+  void *wasi;   /* tw_wasi_t for modules that import WASI, else NULL */
+  tw_linker_t *linker;
+};
+
+/* A deployed function: immutable after registration except the pool and
+ * counters. Reference-counted: a redeploy or delete unlinks it from the
+ * registry; the last user frees it. */
+struct svc_fn {
+  _Atomic int refs;
+  struct svc_fn *next; /* registry chain */
+  struct tw__function rec;
+  int mode;
+  bool has_imports;
+  tw_engine_t *engine; /* shared, owned by the svc */
+  tw_module_t *module;
+  struct svc_tenant *tenant; /* run-time counters (owned by the svc) */
+  pthread_mutex_t mu; /* guards idle[] */
+  struct svc_inst *idle;
+  uint32_t nidle;
+  _Atomic uint32_t busy;
+  _Atomic uint64_t outcomes[OUT_COUNT_];
+};
+
+#define SVC_BUCKETS 1024
+
+/* A known token. Entries are never freed while the service runs (revoked
+ * ones stay, flagged), so a principal may point to one. */
+struct tw__tok {
+  struct tw__tok *next;
+  struct tw__token rec;
+  _Atomic bool revoked;
+  pthread_mutex_t mu; /* the bucket */
+  double tokens;
+  uint64_t last_ns;
+};
+
+/* Run-time counters of a tenant, against its quotas. */
+struct svc_tenant {
+  struct svc_tenant *next;
+  struct tw__tenant rec;
+  _Atomic int64_t running;
+  _Atomic int64_t memory;
+};
+
+struct svc_job; /* jobs.c */
+
+struct tw__svc {
+  struct tw__svc_config cfg;
+  struct tw__db *db;
+  struct tw__artifacts *art;
+  uint8_t pepper[32];
+  _Atomic bool ready, draining;
+
+  pthread_mutex_t engines_mu;
+  struct svc_engine engines[SVC_MAX_ENGINES];
+  uint32_t nengines;
+
+  pthread_rwlock_t fns_mu;
+  struct svc_fn *fns[SVC_BUCKETS];
+  uint64_t nfns;
+  pthread_mutex_t deploy_mu; /* one deploy or delete at a time */
+
+  pthread_rwlock_t toks_mu;
+  struct tw__tok *toks[SVC_BUCKETS];
+
+  pthread_mutex_t tenants_mu;
+  struct svc_tenant *tenants;
+
+  /* audit */
+  pthread_mutex_t audit_mu;
+  int audit_fd;
+
+  /* metrics */
+  struct tw__hist compile_hist, instantiate_hist;
+  _Atomic uint64_t running;
+
+  /* jobs (jobs.c) */
+  pthread_mutex_t jobs_mu;
+  pthread_cond_t jobs_cv, jobs_idle_cv;
+  struct svc_job *queue_head, *queue_tail;
+  struct svc_job *active; /* queued or running, for cancel */
+  uint32_t nqueued, nrunning;
+  bool jobs_stop;
+  pthread_t *workers;
+  uint32_t nworkers;
+};
+
+/* functions.c */
+int svc_functions_load(struct tw__svc *svc);
+void svc_functions_free(struct tw__svc *svc);
+struct svc_fn *svc_fn_get(struct tw__svc *svc, const char *tenant,
+                          const char *name);
+void svc_fn_put(struct svc_fn *fn);
+void svc_engines_free(struct tw__svc *svc);
+/* auth.c */
+int svc_tokens_bootstrap(struct tw__svc *svc);
+void svc_tokens_free(struct tw__svc *svc);
+struct svc_tenant *svc_tenant_rt(struct tw__svc *svc, const char *id);
+void svc_tenants_free(struct tw__svc *svc);
+/* jobs.c */
+int svc_jobs_start(struct tw__svc *svc);
+/* Returns false when some worker was still running a job at the bound. */
+bool svc_jobs_stop(struct tw__svc *svc);
+/* svc.c */
+int64_t svc_now_ms(void);
+void svc_status(struct tw__status *st, int http, const char *code,
+                const char *fmt, ...) TW_PRINTF(4, 5);
+
+#endif
