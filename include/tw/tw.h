@@ -53,7 +53,8 @@ extern "C" {
   X(EUNSUPPORTED, -11, "not supported")                                     \
   X(EEXISTS, -12, "already exists")                                         \
   X(ETYPE, -13, "type mismatch")                                            \
-  X(EEXIT, -14, "guest exited")
+  X(EEXIT, -14, "guest exited")                                             \
+  X(EAUTH, -15, "authentication failed")
 
 enum tw_error {
 #define TW_ERROR_ENUM_(name, value, msg) TW_##name = value,
@@ -125,7 +126,8 @@ typedef struct tw_engine_config {
   /* Wall-clock limit of one call into a guest, in milliseconds; past it
    * the guest traps with "deadline exceeded" (default 30000; 0 = none). */
   uint32_t deadline_ms;
-  /* Which compiled code serves calls (default TW_TIER_AUTO). */
+  /* Which compiled code serves calls (default TW_TIER_AUTO, or what the
+   * environment variable TW_TIER says: "0", "1" or "auto"). */
   tw_tier_t tier;
   /* Folder of the on-disk code cache (tier-1 shared objects), shared by
    * processes and kept across restarts. tw_engine_config_default() sets

@@ -1,6 +1,8 @@
 /* Shared parts of the `tensor-wasm` commands: exit codes, the command
  * table, and loading a module file (binary or text) into .wasm bytes.
- * The CLI uses only the public API <tw/tw.h>, never src/ internals.
+ * The CLI uses only the public API <tw/tw.h>, never src/ internals, with
+ * two exceptions: `serve` runs the service (src/http, src/svc) and the
+ * offline `token create` opens its database (src/svc, src/store).
  */
 #ifndef TW_CLI_H
 #define TW_CLI_H
@@ -55,5 +57,16 @@ int tw_cli_usage_error(const char *cmd, const char *fmt, ...)
 /* The commands. argv[0] is the command's name. */
 int tw_cli_cmd_run(int argc, char **argv);
 int tw_cli_cmd_validate(int argc, char **argv);
+/* The service and its clients (serve.c, client.c, observe.c). */
+int tw_cli_cmd_serve(int argc, char **argv);
+int tw_cli_cmd_token(int argc, char **argv);
+int tw_cli_cmd_deploy(int argc, char **argv);
+int tw_cli_cmd_invoke(int argc, char **argv);
+int tw_cli_cmd_functions(int argc, char **argv);
+int tw_cli_cmd_jobs(int argc, char **argv);
+int tw_cli_cmd_observe(int argc, char **argv);
+int tw_cli_cmd_gpu(int argc, char **argv);
+int tw_cli_cmd_worker(int argc, char **argv);
+int tw_cli_cmd_snapshot(int argc, char **argv);
 
 #endif

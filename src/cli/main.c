@@ -16,6 +16,21 @@ static const char main_usage[] =
     "           compile and run a .wasm or .wat module, print the results\n"
     "  validate FILE\n"
     "           decode and validate a module without running it\n"
+    "  snapshot save|restore|inspect ...\n"
+    "           capture an instance, restore one, or print a header\n"
+    "  gpu info [--mock]\n"
+    "           describe the GPUs, driver, MPS/MIG state (or say there are none)\n"
+    "  worker --fd N\n"
+    "           a tenant's GPU worker process (started by a supervisor)\n"
+    "  serve [--addr HOST:PORT] [--data DIR] [--config FILE]\n"
+    "           run the HTTP API (functions, invoke, jobs, metrics)\n"
+    "  token create --tenant T --scope deploy,invoke,read\n"
+    "           make an API token (offline with --data DIR)\n"
+    "  deploy FILE --name NAME    upload a module to a server\n"
+    "  invoke NAME --export E --args JSON   call a deployed function\n"
+    "  functions [get|delete NAME]          list or manage functions\n"
+    "  jobs [get|cancel ID]                 list or manage async jobs\n"
+    "  observe  live status board of a server\n"
     "  version  print the version\n"
     "  help     show this help\n"
     "\n"
@@ -53,6 +68,16 @@ struct command {
 static const struct command commands[] = {
     {"run", tw_cli_cmd_run},
     {"validate", tw_cli_cmd_validate},
+    {"serve", tw_cli_cmd_serve},
+    {"token", tw_cli_cmd_token},
+    {"deploy", tw_cli_cmd_deploy},
+    {"invoke", tw_cli_cmd_invoke},
+    {"functions", tw_cli_cmd_functions},
+    {"jobs", tw_cli_cmd_jobs},
+    {"observe", tw_cli_cmd_observe},
+    {"gpu", tw_cli_cmd_gpu},
+    {"worker", tw_cli_cmd_worker},
+    {"snapshot", tw_cli_cmd_snapshot},
     {"version", cmd_version},
     {"help", cmd_help},
 };
