@@ -167,7 +167,7 @@ static int64_t load(struct env *e, tw_instance_t *inst, const char *text,
 
 static int64_t launch(struct env *e, int64_t k, uint32_t gx, uint32_t bx,
                       uint32_t shared, const uint8_t *argv, uint32_t n) {
-  memcpy(e->mem + ARGV_AT, argv, n);
+  if (n) memcpy(e->mem + ARGV_AT, argv, n); /* argv may be NULL when empty */
   return call(e->inst, "launch", 10, i32v((uint32_t)k), i32v(gx), i32v(1),
               i32v(1), i32v(bx), i32v(1), i32v(1), i32v(shared),
               i32v(ARGV_AT), i32v(n));
