@@ -8,7 +8,7 @@
  *   tw_store_t    owns instances and the memories, tables and globals they
  *                 create. Instances in one store may link to each other;
  *                 everything in a store is freed with it. A store is used
- *                 by one thread at a time.
+ *                 by one thread at a time (tw_store_interrupt excepted).
  *   tw_linker_t   names -> externals (host functions, exports of other
  *                 instances) used to satisfy imports.
  *   tw_instance_t an instantiated module inside a store.
@@ -270,7 +270,8 @@ TW_API void tw_store_free(tw_store_t *store);
   X(TABLE_OOB, "out of bounds table access")                                \
   X(DEADLINE, "deadline exceeded")                                          \
   X(HOST, "host function error")                                            \
-  X(EXIT, "exit")
+  X(EXIT, "exit")                                                           \
+  X(INTERRUPTED, "interrupted")
 
 typedef enum tw_trap_kind {
 #define TW_TRAP_ENUM_(name, msg) TW_TRAP_##name,
@@ -291,6 +292,21 @@ typedef struct tw_trap_info {
 } tw_trap_info_t;
 
 TW_API void tw_store_last_trap(const tw_store_t *store, tw_trap_info_t *out);
+
+/* Interrupts the call running in `store`, if any: the call, and every
+ * call nested in it (host function -> guest), traps with
+ * TW_TRAP_INTERRUPTED at its next deadline poll (function entry or loop
+ * header; within about a millisecond), and host functions that wait
+ * (WASI poll_oneoff, blocking reads) stop waiting and end the call the
+ * same way. Callable from any thread, also while the store is in a call on
+ * another thread; the store must stay alive until this returns. It only
+ * concerns the call in flight: the flag is cleared when the next
+ * outermost call on the store starts, so an interrupt that arrives when
+ * no call runs (or just before one starts) has no effect; callers that
+ * cannot tell should retry while they still see the call running. Needs
+ * the engine's `interruptible` (default): without polls only waiting host
+ * functions notice. Returns 0, or TW_EINVAL for a NULL store. */
+TW_API int tw_store_interrupt(tw_store_t *store);
 
 /* ---- Host functions and the linker ---- */
 
@@ -315,11 +331,16 @@ TW_API int tw_caller_read(tw_caller_t *caller, uint64_t ptr, void *dst,
 TW_API int tw_caller_write(tw_caller_t *caller, uint64_t ptr,
                            const void *src, size_t len);
 /* The current call's deadline on the CLOCK_MONOTONIC clock, in
- * nanoseconds (UINT64_MAX when there is none). Host functions that wait
- * (sleeps, polls, reads from slow sources) must not wait past it; once it
- * has passed they return tw_caller_deadline_trap(caller). */
+ * nanoseconds (UINT64_MAX when there is none); the current time once the
+ * store was interrupted (tw_store_interrupt). Host functions that wait
+ * (sleeps, polls, reads from slow sources) must not wait past it, and
+ * should wait in slices of a few milliseconds, asking again after each,
+ * so that an interrupt is noticed; once it has passed they return
+ * tw_caller_deadline_trap(caller). */
 TW_API uint64_t tw_caller_deadline_ns(tw_caller_t *caller);
-/* Ends the guest call with "deadline exceeded". Returns TW_ETRAP. */
+/* Ends the guest call with "deadline exceeded", or with "interrupted"
+ * (TW_TRAP_INTERRUPTED) when the store was interrupted. Returns
+ * TW_ETRAP. */
 TW_API int tw_caller_deadline_trap(tw_caller_t *caller);
 /* Ends the guest call with a host trap and message. Returns TW_ETRAP. */
 TW_API int tw_caller_trap(tw_caller_t *caller, const char *fmt, ...);

@@ -18,7 +18,7 @@
 #ifndef TW_RT_ABI_H
 #define TW_RT_ABI_H
 
-#define TWR_ABI_VERSION 1
+#define TWR_ABI_VERSION 2
 
 typedef unsigned char twr_u8;
 typedef unsigned short twr_u16;
@@ -117,6 +117,11 @@ struct twr_inst {
 #define TWR_TRAP_STACK_EXHAUSTED 9
 #define TWR_TRAP_TABLE_OOB 10
 #define TWR_TRAP_DEADLINE 11
+/* Never raised by generated code: a TWR_TRAP_DEADLINE poll that fired
+ * because the store was interrupted (tw_store_interrupt zeroes the
+ * deadline) is reported with this code by the runtime. Listed here so the
+ * runtime's table of codes stays checked against tw_trap_kind_t. */
+#define TWR_TRAP_INTERRUPTED 14
 
 /* Services generated code calls. Every function that can trap does so by
  * not returning (it unwinds to the protected call). Indexes are the
@@ -159,7 +164,15 @@ struct twr_exec {
   const struct twr_rt *rt;
   char *stack_limit;        /* trap if the stack would grow below this */
   volatile twr_u64 *epoch;  /* advanced by the engine's timer */
-  twr_u64 deadline;         /* trap once *epoch passes this */
+  /* Trap once *epoch passes this. Another thread may store 0 here while
+   * the call runs (tw_store_interrupt): the runtime does it with
+   * __atomic_store_n, generated code reads it with a volatile load (a
+   * plain one could be hoisted out of a loop and never see the store).
+   * An aligned 8-byte load or store is one single-copy-atomic access on
+   * x86-64 and aarch64, so the guest sees either the old deadline or 0,
+   * never a torn value, at its next poll. (Version 2: volatile, so that
+   * code cached by version 1 is rebuilt.) */
+  volatile twr_u64 deadline;
 };
 
 /* What a compiled module provides: twm_entry(struct twr_code *) fills the

@@ -69,7 +69,9 @@ int tw_caller_exit(tw_caller_t *caller, int32_t code) {
 
 uint64_t tw_caller_deadline_ns(tw_caller_t *caller) {
   if (!caller || !caller->exec || !caller->instance) return UINT64_MAX;
-  uint64_t d = caller->exec->x.deadline;
+  if (atomic_load(&caller->instance->store->interrupted)) return tw__now_ns();
+  /* Atomic: tw_store_interrupt may be zeroing it on another thread. */
+  uint64_t d = __atomic_load_n(&caller->exec->x.deadline, __ATOMIC_RELAXED);
   if (d == UINT64_MAX) return UINT64_MAX;
   /* Generated code traps once the epoch (whole milliseconds since the
    * engine started) exceeds d, that is from start + (d + 1) ms on. */
@@ -80,7 +82,10 @@ uint64_t tw_caller_deadline_ns(tw_caller_t *caller) {
 
 int tw_caller_deadline_trap(tw_caller_t *caller) {
   if (!caller || !caller->instance) return TW_ETRAP;
-  tw__rt_set_trap(caller->instance->store, TW_TRAP_DEADLINE, 0, NULL);
+  tw_store_t *s = caller->instance->store;
+  int kind = atomic_load(&s->interrupted) ? TW_TRAP_INTERRUPTED
+                                          : TW_TRAP_DEADLINE;
+  tw__rt_set_trap(s, kind, 0, NULL);
   caller->trapped = true;
   return TW_ETRAP;
 }

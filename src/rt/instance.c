@@ -29,6 +29,9 @@ int tw_store_new(tw_engine_t *engine, tw_store_t **out) {
   tw_store_t *s = tw__calloc(1, sizeof *s);
   if (!s) return TW_ENOMEM;
   s->engine = engine;
+  atomic_init(&s->exec, NULL);
+  atomic_init(&s->interrupted, false);
+  atomic_init(&s->interrupters, 0);
   tw__rt_set_trap(s, TW_TRAP_NONE, 0, NULL);
   *out = s;
   return 0;

@@ -175,6 +175,8 @@ struct tw__exec {
   struct twr_exec x;
   sigjmp_buf jb;
   struct tw__exec *prev; /* enclosing protected call on this thread */
+  /* Enclosing protected call of the same store (see tw_store.exec). */
+  struct tw__exec *store_prev;
   tw_store_t *store;
   int trap_kind;    /* tw_trap_kind_t once trapped */
   int32_t exit_code;
@@ -242,6 +244,16 @@ struct tw_store {
   /* Instances on tier-0 code whose module may still get tier 1: while
    * nonzero, each outermost protected call looks for some to rebind. */
   size_t tier0_instances;
+  /* Interrupts (trap.c). exec is the innermost protected call running in
+   * this store (its execs chain through store_prev), written only by the
+   * thread running them; interrupted is set by tw_store_interrupt from any
+   * thread and cleared when an outermost call of the store starts.
+   * interrupters counts tw_store_interrupt calls walking the chain: a call
+   * that unlinks its exec waits for it to drop to 0 before its frame goes
+   * away (all seq_cst, see trap.c). */
+  _Atomic(struct tw__exec *) exec;
+  atomic_bool interrupted;
+  atomic_uint interrupters;
 };
 
 /* Hands p to the store, which frees it in tw_store_free (objects are

@@ -1,5 +1,6 @@
-/* Traps: the protected call (the one place that uses sigsetjmp) and the
- * SIGSEGV/SIGBUS handler that turns a guard-page fault into a trap.
+/* Traps: the protected call (the one place that uses sigsetjmp), the
+ * SIGSEGV/SIGBUS handler that turns a guard-page fault into a trap, and
+ * interrupts from other threads (tw_store_interrupt).
  * Invariant: a fault becomes a trap only when this thread is running guest
  * code (a protected call is active and no host function is running) and
  * the address lies inside a registered memory reservation; every other
@@ -10,6 +11,7 @@
  */
 #include "rt/rt.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +34,7 @@ _Static_assert(TWR_TRAP_STACK_EXHAUSTED == TW_TRAP_STACK_EXHAUSTED,
                "trap codes");
 _Static_assert(TWR_TRAP_TABLE_OOB == TW_TRAP_TABLE_OOB, "trap codes");
 _Static_assert(TWR_TRAP_DEADLINE == TW_TRAP_DEADLINE, "trap codes");
+_Static_assert(TWR_TRAP_INTERRUPTED == TW_TRAP_INTERRUPTED, "trap codes");
 
 #define ALTSTACK_BYTES (64u << 10)
 
@@ -177,6 +180,50 @@ TW_NORETURN void tw__rt_trap(struct tw__exec *x, int kind) {
   siglongjmp(x->jb, 1);
 }
 
+/* ---- Interrupts ----
+ * Every access to store->exec, ->interrupted and ->interrupters is
+ * seq_cst, so they fall in one total order. A call links its exec into
+ * the store's chain and only then reads `interrupted`; tw_store_interrupt
+ * sets `interrupted` and only then reads the chain: one of the two sees
+ * the other, so either the call zeroes its own deadline or the
+ * interrupter finds it. An interrupter counts itself in `interrupters`
+ * before reading the chain, and a call that unlinks its exec waits for
+ * the count to be 0 before its frame goes away: an interrupter that came
+ * later in the order reads the chain without that exec. */
+
+/* Makes x's next deadline poll trap. */
+static void exec_stop(struct tw__exec *x) {
+  __atomic_store_n(&x->x.deadline, 0, __ATOMIC_RELAXED);
+}
+
+int tw_store_interrupt(tw_store_t *store) {
+  if (!store) return TW_EINVAL;
+  atomic_store(&store->interrupted, true);
+  atomic_fetch_add(&store->interrupters, 1);
+  for (struct tw__exec *x = atomic_load(&store->exec); x; x = x->store_prev)
+    exec_stop(x);
+  atomic_fetch_sub(&store->interrupters, 1);
+  return 0;
+}
+
+/* Links ex as the store's innermost call (the interrupt flag is cleared
+ * first when it is the outermost one) and stops it at once if the store
+ * is interrupted. */
+static void exec_link(tw_store_t *store, struct tw__exec *ex) {
+  ex->store_prev = atomic_load(&store->exec);
+  if (!ex->store_prev) atomic_store(&store->interrupted, false);
+  atomic_store(&store->exec, ex);
+  if (atomic_load(&store->interrupted)) exec_stop(ex);
+}
+
+/* Unlinks the store's innermost call ex; returns once no interrupter can
+ * still reach it. */
+static void exec_unlink(tw_store_t *store, struct tw__exec *ex) {
+  atomic_store(&store->exec, ex->store_prev);
+  /* Interrupters hold the count for a few loads and stores. */
+  while (atomic_load(&store->interrupters)) sched_yield();
+}
+
 int tw__rt_protected_call(tw_store_t *store, tw__rt_body_fn fn, void *arg) {
   return tw__rt_protected_call_dl(store, fn, arg,
                                   store->engine->cfg.deadline_ms);
@@ -199,17 +246,25 @@ int tw__rt_protected_call_dl(tw_store_t *store, tw__rt_body_fn fn, void *arg,
   ex.store = store;
   tw__rt_calls_enter(e);
   uint64_t now = __atomic_load_n(&e->epoch, __ATOMIC_RELAXED);
-  ex.x.deadline = deadline_ms ? now + deadline_ms : UINT64_MAX;
-  /* A nested call never extends the deadline of the call around it. */
-  if (ex.prev && ex.prev->x.deadline < ex.x.deadline)
-    ex.x.deadline = ex.prev->x.deadline;
+  uint64_t deadline = deadline_ms ? now + deadline_ms : UINT64_MAX;
+  /* A nested call never extends the deadline of the call around it (which
+   * an interrupt may be zeroing right now: hence the atomic load). */
+  if (ex.prev) {
+    uint64_t outer = __atomic_load_n(&ex.prev->x.deadline, __ATOMIC_RELAXED);
+    if (outer < deadline) deadline = outer;
+  }
+  ex.x.deadline = deadline;
   store->last_trap.kind = TW_TRAP_NONE;
   int rc = 0;
+  exec_link(store, &ex);
   cur_exec = &ex;
   if (sigsetjmp(ex.jb, 0) == 0) {
     fn(&ex, arg);
   } else {
     struct tw__exec *t = vx;
+    /* Generated code only knows deadlines; an interrupt zeroed ours. */
+    if (t->trap_kind == TW_TRAP_DEADLINE && atomic_load(&store->interrupted))
+      t->trap_kind = TW_TRAP_INTERRUPTED;
     if (t->trap_kind == TW_TRAP_EXIT) {
       rc = TW_EEXIT;
     } else {
@@ -219,6 +274,7 @@ int tw__rt_protected_call_dl(tw_store_t *store, tw__rt_body_fn fn, void *arg,
     }
   }
   cur_exec = vx->prev;
+  exec_unlink(store, vx);
   tw__rt_calls_leave(e);
   return rc;
 }

@@ -143,22 +143,24 @@ TW__WASI_DECL(poll_oneoff) {
       first = subs[i].deadline;
   }
 
-  uint64_t limit = tw_caller_deadline_ns(caller);
   uint32_t nevents = 0;
   int rc = 0;
   for (;;) {
+    /* Asked again each round: an interrupt makes it "now". */
+    uint64_t limit = tw_caller_deadline_ns(caller);
     uint64_t now = tw__now_ns();
     uint64_t until = immediate ? now : first;
     bool capped = until > limit;
     if (capped) until = limit;
-    struct timespec ts, *tsp = NULL;
-    if (until != UINT64_MAX) {
-      uint64_t left = until > now ? until - now : 0;
-      ts.tv_sec = (time_t)(left / 1000000000u);
-      ts.tv_nsec = (long)(left % 1000000000u);
-      tsp = &ts;
+    /* Sleep in slices so that an interrupt is seen within one. */
+    if (until > now && until - now > TW__WASI_WAIT_SLICE_NS) {
+      until = now + TW__WASI_WAIT_SLICE_NS;
+      capped = false;
     }
-    int r = ppoll(npfds ? pfds : NULL, npfds, tsp, NULL);
+    uint64_t left = until > now ? until - now : 0;
+    struct timespec ts = {(time_t)(left / 1000000000u),
+                          (long)(left % 1000000000u)};
+    int r = ppoll(npfds ? pfds : NULL, npfds, &ts, NULL);
     if (r < 0 && errno != EINTR) {
       rc = tw__wasi_errno(errno);
       break;

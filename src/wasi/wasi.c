@@ -207,8 +207,7 @@ uint64_t tw__wasi_rights_for(uint8_t ft) {
 }
 
 int tw__wasi_wait_fd(tw_caller_t *caller, int fd, short events) {
-  uint64_t deadline = tw_caller_deadline_ns(caller);
-  if (deadline == UINT64_MAX) return 0;
+  /* Also without a deadline: the wait must stay interruptible. */
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || (fl & O_NONBLOCK)) return 0;
   struct stat st;
@@ -216,9 +215,11 @@ int tw__wasi_wait_fd(tw_caller_t *caller, int fd, short events) {
       S_ISBLK(st.st_mode))
     return 0;
   for (;;) {
+    uint64_t deadline = tw_caller_deadline_ns(caller);
     uint64_t now = tw__now_ns();
     if (now >= deadline) return 1;
     uint64_t left = deadline - now;
+    if (left > TW__WASI_WAIT_SLICE_NS) left = TW__WASI_WAIT_SLICE_NS;
     struct timespec ts = {(time_t)(left / 1000000000u),
                           (long)(left % 1000000000u)};
     struct pollfd p = {fd, events, 0};

@@ -28,6 +28,10 @@
 #define TW__WASI_MAX_ARGS_BYTES (1u << 20) /* args (or env) strings total */
 #define TW__WASI_MAX_ARGS 65536u     /* args (or env) entries */
 #define TW__WASI_DEFAULT_CAP ((size_t)16 << 20) /* buffered stdout/stderr */
+/* Longest single sleep of a waiting call: waits re-read the call's
+ * deadline after each slice, so tw_store_interrupt is noticed within one
+ * (about 100 wake-ups a second while a guest waits: negligible). */
+#define TW__WASI_WAIT_SLICE_NS 10000000u
 
 /* ---- ABI constants (witx: wasi_snapshot_preview1) ---- */
 
@@ -254,8 +258,9 @@ int tw__wasi_times(uint64_t atim, uint64_t mtim, uint32_t flags,
 int tw__wasi_errno(int host_errno);
 
 /* Waits until host fd is ready for events (POLLIN/POLLOUT) or the call's
- * deadline passes: 0 ready, 1 deadline passed; regular files are always
- * ready. Only waits for descriptors in blocking mode. */
+ * deadline passes (or the store is interrupted): 0 ready, 1 deadline
+ * passed; regular files are always ready. Only waits for descriptors in
+ * blocking mode, in slices of TW__WASI_WAIT_SLICE_NS. */
 int tw__wasi_wait_fd(tw_caller_t *caller, int fd, short events);
 
 /* ---- Host functions, by area ---- */
