@@ -8,7 +8,9 @@
 #
 # Writes $OUT/device-run.log (everything) and $OUT/gpu-results.md, prints a
 # summary table last. Each step has its own time limit; the whole run
-# takes a few minutes at most.
+# takes a few minutes at most. The `server` step runs the isolation and
+# cold-start checks again through `tensor-wasm serve` over HTTP
+# (bench/gpu/server_run.py: python3's standard library only).
 set -u
 cd "$(dirname "$0")/../.."
 B=${BUNDLE:-$PWD/.devbundle}
@@ -93,6 +95,14 @@ if [[ " $FAILED " == *" isolation "* ]]; then
     "$B/bin/gpu_bench" isolation "$G"
 fi
 step coldstart 180 "$B/bin/gpu_bench" coldstart "$G"
+# The same isolation and cold start through the HTTP service: `serve` on
+# 127.0.0.1, two tenants with their own tokens, over HTTP (python3).
+if command -v python3 >/dev/null; then
+  step server 300 python3 bench/gpu/server_run.py "$TW" "$G"
+else
+  echo "CHECK server.run FAIL python3 is not installed" >> "$W/checks.txt"
+  FAILED="$FAILED server"
+fi
 step native 120 "$B/bin/native_launch" "$B/kernels.ptx" "$ITERS" "$SGEMM_N" "$REPS"
 step bench 180 "$B/bin/gpu_bench" bench "$G" "$ITERS" "$SGEMM_N" "$REPS"
 
@@ -129,6 +139,9 @@ dev=$(grep -m1 '^device 0:' "$W/gpu_info.out" | cut -d: -f2- | sed 's/^ //')
   echo "| CoW map 16 MiB (µs) | | $(kv native.cow_map_16mib_us) | | ~15 |"
   echo "| cold start, no spare (ms) | $(kv coldstart.no_spare_ms) | | | |"
   echo "| cold start, pre-warmed spare (ms) | $(kv coldstart.spare_ms) | | | |"
+  echo "| cold start through the server, no spare (ms) | $(kv server.coldstart_no_spare_ms) | | | |"
+  echo "| cold start through the server, pre-warmed spare (ms) | $(kv server.coldstart_spare_ms) | | | |"
+  echo "| warm call through the server, vector_add 1024 (ms) | $(kv server.warm_call_ms) | | | |"
   echo
   echo "## Checks"
   echo

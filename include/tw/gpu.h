@@ -140,6 +140,9 @@ typedef struct tw_gpu_stats {
   uint32_t instances, modules_cached;
   int device;
   int poisoned; /* a sticky device error: the context is unusable */
+  /* Allocations refused by the quota, or because the device was out of
+   * memory (the guest got TW_CUDA_EQUOTA, -7). */
+  uint64_t quota_refusals;
 } tw_gpu_stats_t;
 
 TW_API void tw_gpu_get_stats(tw_gpu_t *gpu, tw_gpu_stats_t *out);
@@ -227,6 +230,10 @@ typedef struct tw_gpu_result {
   int device;         /* where it ran */
   int from_spare;     /* the tenant's worker was a pre-warmed spare */
   int new_worker;     /* this call started the tenant's worker */
+  /* An allocation of this call was refused by the tenant's GPU memory
+   * quota (or the device was out of memory); message says which, also
+   * when the guest carried on and status is 0. */
+  int quota_exceeded;
   tw_gpu_stats_t stats; /* the tenant's counters after the call */
 } tw_gpu_result_t;
 

@@ -193,17 +193,28 @@ int tw__gpu_charge(tw_gpu_t *gpu, uint64_t n, uint64_t *counter,
     if (!evict_one(gpu)) {
       uint64_t used = gpu->st.memory_bytes;
       pthread_mutex_unlock(&gpu->mu);
-      return tw__err(TW_CUDA_EQUOTA, err, errlen,
-                     "GPU memory quota exceeded: %s needs %llu bytes; the "
-                     "tenant uses %llu of %llu",
-                     what, (unsigned long long)n, (unsigned long long)used,
-                     (unsigned long long)gpu->cfg.memory_quota);
+      char msg[256];
+      snprintf(msg, sizeof msg,
+               "GPU memory quota exceeded: %s needs %llu bytes; the tenant "
+               "uses %llu of %llu",
+               what, (unsigned long long)n, (unsigned long long)used,
+               (unsigned long long)gpu->cfg.memory_quota);
+      tw__gpu_note_refusal(gpu, msg);
+      return tw__err(TW_CUDA_EQUOTA, err, errlen, "%s", msg);
     }
   }
   gpu->st.memory_bytes += n;
   *counter += n;
   pthread_mutex_unlock(&gpu->mu);
   return 0;
+}
+
+void tw__gpu_note_refusal(tw_gpu_t *gpu, const char *msg) {
+  pthread_mutex_lock(&gpu->mu);
+  gpu->st.quota_refusals++;
+  snprintf(gpu->refusal_msg, sizeof gpu->refusal_msg, "%s",
+           msg && msg[0] ? msg : "GPU memory quota exceeded");
+  pthread_mutex_unlock(&gpu->mu);
 }
 
 void tw__gpu_uncharge(tw_gpu_t *gpu, uint64_t n, uint64_t *counter) {

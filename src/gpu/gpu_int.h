@@ -199,6 +199,7 @@ struct tw_gpu {
   uint64_t clock; /* LRU ticks */
   bool poisoned;
   char poison_msg[256];
+  char refusal_msg[256]; /* the last quota refusal's message */
 };
 
 /* Makes gpu's context current on this thread (cheap when it is). */
@@ -210,6 +211,9 @@ struct tw__gpu_inst *tw__gpu_inst_get(tw_gpu_t *gpu, tw_instance_t *inst);
 int tw__gpu_charge(tw_gpu_t *gpu, uint64_t n, uint64_t *counter,
                    const char *what, char *err, size_t errlen);
 void tw__gpu_uncharge(tw_gpu_t *gpu, uint64_t n, uint64_t *counter);
+/* Counts a refused allocation (quota, or the device out of memory) and
+ * keeps its message for the worker's reply. Locks gpu->mu. */
+void tw__gpu_note_refusal(tw_gpu_t *gpu, const char *msg);
 /* The cached module for ptx (a reference for the caller), loading it on a
  * miss. TW_CUDA_EPTX with the JIT log, TW_CUDA_EQUOTA, TW_CUDA_ELOST. */
 int tw__gpu_module_get(tw_gpu_t *gpu, const char *ptx, size_t len,
@@ -234,7 +238,7 @@ void tw__gpu_inst_unpin(tw_gpu_t *gpu, struct tw__gpu_inst *gi);
  * Messages are SOCK_SEQPACKET datagrams: a fixed header, optionally one
  * memfd with the body (SCM_RIGHTS). Byte tables in docs/GPU.md. */
 #define TW__GPU_PROTO_MAGIC 0x54574750u /* "PGWT" little-endian */
-#define TW__GPU_PROTO_VERSION 1
+#define TW__GPU_PROTO_VERSION 2
 
 enum tw__gpu_op {
   TW__GPU_OP_HELLO = 1,  /* worker -> parent once CUDA is up */
@@ -254,7 +258,8 @@ struct tw__gpu_msg {
   uint32_t nvals;         /* typed args or results */
   uint64_t quota;         /* ASSIGN */
   uint32_t max_inflight;  /* ASSIGN */
-  uint32_t flags;         /* reply: 1 = context poisoned, worker exits */
+  uint32_t flags;         /* reply: 1 = context poisoned, worker exits;
+                             2 = an allocation hit the quota */
   /* Body layout (in the memfd): module bytes, name, stdin, argv strings
    * (NUL-separated), for replies stdout then stderr. */
   uint64_t module_len, name_len, stdin_len, argv_len;

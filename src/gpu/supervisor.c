@@ -8,6 +8,7 @@
  * request at a time); refs keep a worker alive while a caller uses it.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -41,6 +42,17 @@ struct worker {
   struct worker *next;
 };
 
+/* A posix_spawn for the spawner thread to run. */
+struct spawn_job {
+  const char *path;
+  const posix_spawn_file_actions_t *fa;
+  const posix_spawnattr_t *attr;
+  char *const *argv, *const *envp;
+  pid_t pid;
+  int rc;
+  bool done;
+};
+
 struct tw_gpu_supervisor {
   tw_gpu_supervisor_config_t cfg;
   char *worker_path;
@@ -49,7 +61,46 @@ struct tw_gpu_supervisor {
   struct worker *workers;
   int ndevices;
   uint64_t started, crashes, spares_taken;
+  /* Workers are started from one thread that lives as long as the
+   * supervisor: their PR_SET_PDEATHSIG fires when the *thread* that
+   * started them ends, and callers' threads (a server's per-connection
+   * threads) come and go. */
+  pthread_mutex_t spawn_mu;
+  pthread_cond_t spawn_cv;
+  struct spawn_job *job;
+  bool spawn_stop, spawner_up;
+  pthread_t spawner;
 };
+
+static void *spawner_main(void *arg) {
+  tw_gpu_supervisor_t *sup = arg;
+  pthread_mutex_lock(&sup->spawn_mu);
+  for (;;) {
+    while (!sup->job && !sup->spawn_stop)
+      pthread_cond_wait(&sup->spawn_cv, &sup->spawn_mu);
+    if (!sup->job) break;
+    struct spawn_job *j = sup->job;
+    j->rc = posix_spawn(&j->pid, j->path, j->fa, j->attr, j->argv, j->envp);
+    j->done = true;
+    sup->job = NULL;
+    pthread_cond_broadcast(&sup->spawn_cv);
+  }
+  pthread_mutex_unlock(&sup->spawn_mu);
+  return NULL;
+}
+
+/* posix_spawn on the spawner thread (on this one if there is none). */
+static int spawn_on_thread(tw_gpu_supervisor_t *sup, struct spawn_job *j) {
+  if (!sup->spawner_up)
+    return posix_spawn(&j->pid, j->path, j->fa, j->attr, j->argv, j->envp);
+  pthread_mutex_lock(&sup->spawn_mu);
+  while (sup->job) pthread_cond_wait(&sup->spawn_cv, &sup->spawn_mu);
+  sup->job = j;
+  pthread_cond_broadcast(&sup->spawn_cv);
+  while (!j->done) pthread_cond_wait(&sup->spawn_cv, &sup->spawn_mu);
+  pthread_mutex_unlock(&sup->spawn_mu);
+  return j->rc;
+}
 
 void tw_gpu_supervisor_config_default(tw_gpu_supervisor_config_t *c) {
   memset(c, 0, sizeof *c);
@@ -117,8 +168,19 @@ static struct worker *spawn_worker(tw_gpu_supervisor_t *sup, int device,
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
-  pid_t pid;
-  int rc = posix_spawn(&pid, sup->worker_path, &fa, NULL, argv, envp);
+  /* No signal blocked in the worker, whatever the caller's mask (a
+   * server blocks SIGTERM/SIGINT in every thread to sigwait them). */
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  struct spawn_job job = {.path = sup->worker_path, .fa = &fa, .attr = &attr,
+                          .argv = argv, .envp = envp};
+  int rc = spawn_on_thread(sup, &job);
+  pid_t pid = job.pid;
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   tw__free(envp);
   close(sv[1]);
@@ -228,6 +290,9 @@ int tw_gpu_supervisor_new(const tw_gpu_supervisor_config_t *cfg,
   if (!s->cfg.call_timeout_ms) s->cfg.call_timeout_ms = 60000;
   if (!s->cfg.max_workers) s->cfg.max_workers = 256;
   pthread_mutex_init(&s->mu, NULL);
+  pthread_mutex_init(&s->spawn_mu, NULL);
+  pthread_cond_init(&s->spawn_cv, NULL);
+  s->spawner_up = pthread_create(&s->spawner, NULL, spawner_main, s) == 0;
   s->ndevices = s->cfg.ndevices;
   if (s->ndevices <= 0) {
     /* Probing loads the driver in this process but creates no context:
@@ -271,6 +336,15 @@ void tw_gpu_supervisor_free(tw_gpu_supervisor_t *sup) {
     tw__free((char *)sup->pins[i].tenant);
   tw__free(sup->pins);
   tw__free(sup->worker_path);
+  if (sup->spawner_up) {
+    pthread_mutex_lock(&sup->spawn_mu);
+    sup->spawn_stop = true;
+    pthread_cond_broadcast(&sup->spawn_cv);
+    pthread_mutex_unlock(&sup->spawn_mu);
+    pthread_join(sup->spawner, NULL);
+  }
+  pthread_cond_destroy(&sup->spawn_cv);
+  pthread_mutex_destroy(&sup->spawn_mu);
   pthread_mutex_destroy(&sup->mu);
   tw__free(sup);
 }
@@ -558,6 +632,7 @@ int tw_gpu_supervisor_invoke(tw_gpu_supervisor_t *sup,
     if (p) munmap((void *)p, len);
     close(fd);
   }
+  res->quota_exceeded = (r.flags & 2) != 0;
   if (r.flags & 1) {
     /* The context is poisoned: the worker exits after this reply. */
     char why[64];
@@ -592,47 +667,96 @@ int tw_gpu_supervisor_worker_pid(tw_gpu_supervisor_t *sup, const char *tenant,
   return pid;
 }
 
+/* Whether a spare has initialised CUDA: its HELLO was read, or is
+ * waiting on the socket (poll without reading: the caller holds only
+ * sup->mu, not the worker's call_mu). */
+static bool spare_ready(const struct worker *w) {
+  if (w->hello) return true;
+  struct pollfd p = {.fd = w->sock, .events = POLLIN};
+  return w->sock >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN) &&
+         !(p.revents & (POLLHUP | POLLERR));
+}
+
+/* One per-tenant metric family: HELP, TYPE, then a line per worker. */
+enum wfield { F_MEM, F_QUOTA, F_LAUNCHES, F_ERRORS, F_PERMITS, F_REFUSALS };
+static void tenant_family(struct tw__buf *b, const tw_gpu_supervisor_t *sup,
+                          const char *name, const char *type,
+                          const char *help, enum wfield f) {
+  tw__buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+  for (const struct worker *w = sup->workers; w; w = w->next) {
+    if (w->state == W_DEAD || !w->tenant[0]) continue;
+    const tw_gpu_stats_t *st = &w->stats;
+    unsigned long long v = f == F_MEM        ? st->memory_bytes
+                           : f == F_QUOTA    ? st->memory_quota
+                           : f == F_LAUNCHES ? st->launches
+                           : f == F_ERRORS   ? st->launch_errors
+                           : f == F_PERMITS  ? st->permits_in_use
+                                             : st->quota_refusals;
+    /* Tenant names are [A-Za-z0-9._-]: no label escaping needed. */
+    tw__buf_printf(b, "%s{tenant=\"%s\",device=\"%d\"} %llu\n", name,
+                   w->tenant, w->device, v);
+  }
+}
+
 size_t tw_gpu_supervisor_metrics(tw_gpu_supervisor_t *sup, char *buf,
                                  size_t len) {
   struct tw__buf b;
   tw__buf_init(&b, 1 << 20);
   pthread_mutex_lock(&sup->mu);
-  unsigned spares = 0, tenants = 0;
-  tw__buf_puts(&b, "# TYPE tensor_wasm_gpu_memory_bytes_per_tenant gauge\n");
+  unsigned spares = 0, ready = 0, tenants = 0;
   for (struct worker *w = sup->workers; w; w = w->next) {
     if (w->state == W_DEAD) continue;
-    if (!w->tenant[0]) {
+    if (w->tenant[0]) {
+      tenants++;
+    } else {
       spares++;
-      continue;
+      ready += spare_ready(w);
     }
-    tenants++;
-    /* Tenant names are [A-Za-z0-9._-]: no label escaping needed. */
-    tw__buf_printf(&b,
-                   "tensor_wasm_gpu_memory_bytes_per_tenant{tenant=\"%s\","
-                   "device=\"%d\"} %llu\n"
-                   "tensor_wasm_gpu_memory_quota_bytes{tenant=\"%s\","
-                   "device=\"%d\"} %llu\n"
-                   "tensor_wasm_gpu_launches_total{tenant=\"%s\",device=\"%d\"} "
-                   "%llu\n"
-                   "tensor_wasm_gpu_launch_errors_total{tenant=\"%s\","
-                   "device=\"%d\"} %llu\n"
-                   "tensor_wasm_gpu_permits_in_use{tenant=\"%s\",device=\"%d\"} "
-                   "%u\n",
-                   w->tenant, w->device,
-                   (unsigned long long)w->stats.memory_bytes, w->tenant,
-                   w->device, (unsigned long long)w->stats.memory_quota,
-                   w->tenant, w->device,
-                   (unsigned long long)w->stats.launches, w->tenant,
-                   w->device, (unsigned long long)w->stats.launch_errors,
-                   w->tenant, w->device, w->stats.permits_in_use);
   }
+  tenant_family(&b, sup, "tensor_wasm_gpu_memory_bytes_per_tenant", "gauge",
+                "GPU memory charged to the tenant (device buffers, pinned "
+                "guest memory, loaded modules), as of its last call.",
+                F_MEM);
+  tenant_family(&b, sup, "tensor_wasm_gpu_memory_quota_bytes", "gauge",
+                "The tenant's GPU memory quota.", F_QUOTA);
+  tenant_family(&b, sup, "tensor_wasm_gpu_launches_total", "counter",
+                "Kernel launches by the tenant's current worker.",
+                F_LAUNCHES);
+  tenant_family(&b, sup, "tensor_wasm_gpu_launch_errors_total", "counter",
+                "Failed kernel launches and syncs by the tenant's current "
+                "worker.",
+                F_ERRORS);
+  tenant_family(&b, sup, "tensor_wasm_gpu_permits_in_use", "gauge",
+                "Launch permits held (launches in flight) after the "
+                "tenant's last call.",
+                F_PERMITS);
+  tenant_family(&b, sup, "tensor_wasm_gpu_quota_refusals_total", "counter",
+                "GPU allocations refused by the tenant's quota (or the "
+                "device out of memory) in its current worker.",
+                F_REFUSALS);
   tw__buf_printf(&b,
+                 "# HELP tensor_wasm_gpu_workers GPU worker processes, by "
+                 "kind (serving a tenant, or a pre-warmed spare).\n"
+                 "# TYPE tensor_wasm_gpu_workers gauge\n"
                  "tensor_wasm_gpu_workers{kind=\"tenant\"} %u\n"
                  "tensor_wasm_gpu_workers{kind=\"spare\"} %u\n"
+                 "# HELP tensor_wasm_gpu_spares_ready Pre-warmed spares "
+                 "with CUDA initialised.\n"
+                 "# TYPE tensor_wasm_gpu_spares_ready gauge\n"
+                 "tensor_wasm_gpu_spares_ready %u\n"
+                 "# HELP tensor_wasm_gpu_workers_started_total GPU worker "
+                 "processes started.\n"
+                 "# TYPE tensor_wasm_gpu_workers_started_total counter\n"
                  "tensor_wasm_gpu_workers_started_total %llu\n"
+                 "# HELP tensor_wasm_gpu_worker_crashes_total GPU workers "
+                 "that died or lost their context during a call.\n"
+                 "# TYPE tensor_wasm_gpu_worker_crashes_total counter\n"
                  "tensor_wasm_gpu_worker_crashes_total %llu\n"
+                 "# HELP tensor_wasm_gpu_spares_taken_total Spares given to "
+                 "a tenant.\n"
+                 "# TYPE tensor_wasm_gpu_spares_taken_total counter\n"
                  "tensor_wasm_gpu_spares_taken_total %llu\n",
-                 tenants, spares, (unsigned long long)sup->started,
+                 tenants, spares, ready, (unsigned long long)sup->started,
                  (unsigned long long)sup->crashes,
                  (unsigned long long)sup->spares_taken);
   pthread_mutex_unlock(&sup->mu);

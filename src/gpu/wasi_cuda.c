@@ -266,10 +266,13 @@ static int ensure_pinned(tw_gpu_t *gpu, struct tw__gpu_inst *gi,
   }
   if (r != CUDA_SUCCESS) {
     tw__gpu_uncharge(gpu, len, &gpu->st.pinned_bytes);
-    if (r == CUDA_ERROR_OUT_OF_MEMORY)
-      return tw__err(TW_CUDA_EQUOTA, err, errlen,
-                     "cannot pin %llu bytes of guest memory",
-                     (unsigned long long)len);
+    if (r == CUDA_ERROR_OUT_OF_MEMORY) {
+      char msg[128];
+      snprintf(msg, sizeof msg, "cannot pin %llu bytes of guest memory",
+               (unsigned long long)len);
+      tw__gpu_note_refusal(gpu, msg);
+      return tw__err(TW_CUDA_EQUOTA, err, errlen, "%s", msg);
+    }
     return tw__gpu_fail(gpu, r, "cuMemHostRegister", err, errlen);
   }
   gi->ranges[gi->nranges].off = off;
@@ -577,6 +580,7 @@ static int h_alloc(tw_caller_t *caller, void *user, const tw_val_t *args,
                  "the device is out of memory (%llu bytes requested)",
                  (unsigned long long)size);
         rc = TW_CUDA_EQUOTA;
+        tw__gpu_note_refusal(gpu, err);
       } else {
         rc = tw__gpu_fail(gpu, r, "cuMemAlloc", err, sizeof err);
       }

@@ -269,6 +269,8 @@ int tw_gpu_worker_main(int sock, int device, tw_gpu_backend_t backend) {
     }
     reply_init(&r, &q);
     int out_fd = -1;
+    bool call = false;
+    uint64_t refusals = 0;
     switch (q.op) {
     case TW__GPU_OP_ASSIGN:
       q.tenant[sizeof q.tenant - 1] = '\0';
@@ -302,6 +304,10 @@ int tw_gpu_worker_main(int sock, int device, tw_gpu_backend_t backend) {
         snprintf(r.message, sizeof r.message, "request without a body");
         break;
       }
+      tw_gpu_stats_t before;
+      tw_gpu_get_stats(w.gpu, &before);
+      refusals = before.quota_refusals;
+      call = true;
       serve_call(&w, &q, body, blen, &r, &out_fd);
       if (body) munmap((void *)body, blen);
       break;
@@ -317,7 +323,19 @@ int tw_gpu_worker_main(int sock, int device, tw_gpu_backend_t backend) {
     }
     if (fd >= 0) close(fd);
     tw_gpu_get_stats(w.gpu, &r.stats);
-    if (r.stats.poisoned) r.flags |= 1;
+    /* Say why, also when the guest carried on after the error code. */
+    pthread_mutex_lock(&w.gpu->mu);
+    if (r.stats.poisoned) {
+      r.flags |= 1;
+      if (!r.status && !r.message[0])
+        snprintf(r.message, sizeof r.message, "%s", w.gpu->poison_msg);
+    }
+    if (call && r.stats.quota_refusals > refusals) {
+      r.flags |= 2;
+      if (!r.status && !r.message[0])
+        snprintf(r.message, sizeof r.message, "%s", w.gpu->refusal_msg);
+    }
+    pthread_mutex_unlock(&w.gpu->mu);
     snprintf(r.tenant, sizeof r.tenant, "%s", w.tenant);
     int se = tw__gpu_msg_send(sock, &r, out_fd);
     if (out_fd >= 0) close(out_fd);

@@ -364,7 +364,8 @@ static enum MHD_Result job_route(struct http_req *r) {
     snprintf(r->rc.tenant, sizeof r->rc.tenant, "%s", j.tenant);
     tw__job_clear(&j);
     bool running;
-    int rc = tw__svc_job_cancel(r->h->svc, r->param, &running);
+    int rc = tw__svc_job_cancel(r->h->svc, r->param,
+                                r->who.id ? r->who.id : "", &running);
     if (rc == TW_EEXISTS) {
       audit(r, "job.cancel", r->param, "already_finished");
       return tw__http_error(r, 409, "conflict", "job '%s' has already finished",

@@ -2,13 +2,18 @@
  * tenant/name -> reference-counted entries), deploy and delete, instance
  * pools, and invocations in both modes.
  *
- * Pools: each function keeps up to pool_size ready instances, each in its
- * own store. An instance serves one invocation and is then replaced by a
- * fresh one, so nothing of one call is visible to the next ("reset on
- * return" by replacement: 0.5 us for a module without memory, ~12 us
- * with one, measured on this machine). When the pool is empty, or a
- * function is invoked by more threads than it has instances, an instance
- * is made on the spot; the tenant's instance quota bounds how many run.
+ * Pools: a typed-mode function whose module imports nothing keeps a
+ * runtime pool (tw/pool.h) of pool_size instances, each in its own store:
+ * an invocation acquires one and releases it, and the release resets it
+ * (copy-on-write pages of memory dropped, tables, globals and segments
+ * back to their initial state, start function run again), so nothing of
+ * one call is visible to the next. Modules with imports (typed-mode WASI,
+ * whose descriptor table and stdio buffers have no reset) keep up to
+ * pool_size fresh instances and replace each after one invocation. When
+ * a pool is exhausted, or pool_size is 0, an instance is made on the spot
+ * and freed after the call; the tenant's instance quota bounds how many
+ * run. Handler mode binds the request to stdin at instantiation and
+ * always makes a fresh instance.
  */
 #include "svc/svc_int.h"
 
@@ -110,6 +115,28 @@ fail:
 
 static int pool_take(struct tw__svc *svc, struct svc_fn *fn,
                      struct svc_inst *in, char *err, size_t errlen) {
+  if (fn->pool) {
+    uint64_t t0 = tw__now_ns();
+    tw_instance_t *inst;
+    int rc = tw_pool_acquire(fn->pool, &inst, err, errlen);
+    if (rc == 0) {
+      /* A reset instance runs _initialize again, as a fresh one would. */
+      rc = tw_instance_initialize(inst, err, errlen);
+      if (rc) {
+        tw_pool_release(fn->pool, inst);
+        return rc;
+      }
+      memset(in, 0, sizeof *in);
+      in->store = tw_pool_instance_store(inst);
+      in->inst = inst;
+      in->pooled = true;
+      tw__hist_observe(&svc->instantiate_hist, tw__now_ns() - t0);
+      return 0;
+    }
+    if (rc != TW_ELIMIT) return rc;
+    /* Every pool instance is busy: a one-off instance below. */
+    return inst_new(svc, fn, in, err, errlen);
+  }
   pthread_mutex_lock(&fn->mu);
   if (fn->nidle) {
     *in = fn->idle[--fn->nidle];
@@ -120,10 +147,18 @@ static int pool_take(struct tw__svc *svc, struct svc_fn *fn,
   return inst_new(svc, fn, in, err, errlen);
 }
 
-/* Retires a used instance and tops the pool up with a fresh one. */
+/* Gives a used instance back: a pool instance is reset and kept (or
+ * dropped by the pool when the reset fails); otherwise the instance is
+ * retired and, for functions without a pool, replaced by a fresh one. */
 static void pool_give_back(struct tw__svc *svc, struct svc_fn *fn,
                            struct svc_inst *used) {
+  if (used->pooled) {
+    tw_pool_release(fn->pool, used->inst);
+    memset(used, 0, sizeof *used);
+    return;
+  }
   inst_free(used);
+  if (fn->pool) return; /* a one-off made while the pool was exhausted */
   pthread_mutex_lock(&fn->mu);
   bool want = fn->nidle < fn->rec.pool_size;
   pthread_mutex_unlock(&fn->mu);
@@ -153,6 +188,8 @@ static size_t fn_bucket(const char *tenant, const char *name) {
 static void fn_destroy(struct svc_fn *fn) {
   for (uint32_t i = 0; i < fn->nidle; i++) inst_free(&fn->idle[i]);
   tw__free(fn->idle);
+  tw_pool_free(fn->pool); /* no invocation holds fn: all released */
+  tw__free(fn->wasm);
   if (fn->module) tw_module_free(fn->module);
   pthread_mutex_destroy(&fn->mu);
   tw__free(fn);
@@ -268,6 +305,12 @@ static struct svc_fn *fn_build(struct tw__svc *svc,
   }
   tw__hist_observe(&svc->compile_hist, tw__now_ns() - t0);
   fn->has_imports = tw_module_import_count(fn->module) > 0;
+  /* wasi:cuda modules run in the tenant's GPU worker (gpu.c). */
+  if (tw_module_imports_cuda(fn->module) &&
+      svc_gpu_fn_init(fn, wasm, len, st) != 0) {
+    fn_destroy(fn);
+    return NULL;
+  }
   if (fn->mode == FN_HANDLER) {
     tw_functype_t ft;
     if (tw_module_export_functype(fn->module, "_start", &ft) != 0) {
@@ -283,7 +326,7 @@ static struct svc_fn *fn_build(struct tw__svc *svc,
     fn_destroy(fn);
     return NULL;
 #endif
-  } else {
+  } else if (!fn->gpu) {
     /* Proves the module links and instantiates before it is accepted. */
     struct svc_inst probe;
     rc = inst_new(svc, fn, &probe, err, sizeof err);
@@ -293,11 +336,26 @@ static struct svc_fn *fn_build(struct tw__svc *svc,
       fn_destroy(fn);
       return NULL;
     }
-    if (fn->rec.pool_size)
-      fn->idle[fn->nidle++] = probe;
-    else
+    if (fn->rec.pool_size && !fn->has_imports) {
       inst_free(&probe);
-    while (fn->nidle < fn->rec.pool_size) {
+      tw_pool_config_t pc;
+      tw_pool_config_default(&pc);
+      pc.size = fn->rec.pool_size;
+      pc.prewarm = fn->rec.pool_size;
+      rc = tw_pool_new(fn->engine, fn->module, NULL, &pc, &fn->pool, err,
+                       sizeof err);
+      if (rc) {
+        svc_status(st, 422, "invalid_module", "cannot instantiate: %s",
+                   err[0] ? err : tw_strerror(rc));
+        fn_destroy(fn);
+        return NULL;
+      }
+    } else if (fn->rec.pool_size) {
+      fn->idle[fn->nidle++] = probe;
+    } else {
+      inst_free(&probe);
+    }
+    while (!fn->pool && fn->nidle < fn->rec.pool_size) {
       struct svc_inst in;
       if (inst_new(svc, fn, &in, err, sizeof err) != 0) break;
       fn->idle[fn->nidle++] = in;
@@ -579,6 +637,11 @@ static enum svc_outcome guest_failure(tw_store_t *store, int rc,
                       "%s: deadline exceeded", what);
       return OUT_DEADLINE;
     }
+    if (trap.kind == TW_TRAP_INTERRUPTED) { /* a job cancel */
+      tw__reply_error(out, 409, "cancelled", "%s: cancelled while running",
+                      what);
+      return OUT_CANCELLED;
+    }
     tw__reply_error(out, 422, "trap", "%s: trap: %s", what,
                     trap.message[0] ? trap.message
                                     : tw_trap_message(trap.kind));
@@ -658,6 +721,7 @@ static void quota_give(struct svc_fn *fn) {
 
 static enum svc_outcome invoke_typed(struct tw__svc *svc, struct svc_fn *fn,
                                      const uint8_t *body, size_t len,
+                                     struct tw__run_ctl *ctl,
                                      struct tw__reply *out) {
   json_t *root = NULL, *args = NULL;
   const char *ename;
@@ -711,10 +775,16 @@ static enum svc_outcome invoke_typed(struct tw__svc *svc, struct svc_fn *fn,
     o = OUT_ERROR;
     tw__reply_error(out, 422, "trap", "instantiation failed: %s",
                     err[0] ? err : tw_strerror(rc));
+  } else if (svc_job_bind(svc, ctl, in.store)) {
+    tw__reply_error(out, 409, "cancelled", "the invocation was cancelled");
+    o = OUT_CANCELLED;
+    svc_job_bind(svc, ctl, NULL);
+    pool_give_back(svc, fn, &in);
   } else {
     err[0] = '\0';
     rc = tw_instance_call_n(in.inst, ename, elen, argv, ft.nparams, resv,
                             ft.nresults, err, sizeof err);
+    svc_job_bind(svc, ctl, NULL); /* before the store is reset or freed */
     if (rc == 0) {
       size_t cap = tw__codec_results_size(ft.nresults) + 16;
       char *b = malloc(cap);
@@ -750,9 +820,11 @@ done:
 
 static enum svc_outcome invoke_handler(struct tw__svc *svc, struct svc_fn *fn,
                                        const uint8_t *body, size_t len,
+                                       struct tw__run_ctl *ctl,
                                        struct tw__reply *out) {
 #ifndef TW_HAVE_WASI
   (void)svc;
+  (void)ctl;
   (void)body;
   (void)len;
   tw__reply_error(out, 501, "unsupported", "handler mode needs WASI");
@@ -797,6 +869,11 @@ static enum svc_outcome invoke_handler(struct tw__svc *svc, struct svc_fn *fn,
                     err[0] ? err : tw_strerror(rc));
     goto done;
   }
+  if (svc_job_bind(svc, ctl, store)) {
+    tw__reply_error(out, 409, "cancelled", "the invocation was cancelled");
+    o = OUT_CANCELLED;
+    goto done;
+  }
   rc = tw_instance_new(store, fn->module, lk, &inst, err, sizeof err);
   if (rc) {
     o = guest_failure(store, rc, "instantiation", err, out);
@@ -833,6 +910,7 @@ static enum svc_outcome invoke_handler(struct tw__svc *svc, struct svc_fn *fn,
     o = OUT_EXIT;
   }
 done:
+  svc_job_bind(svc, ctl, NULL); /* before the store is freed */
   if (store) tw_store_free(store);
   if (lk) tw_linker_free(lk);
   if (w) tw_wasi_free(w);
@@ -861,9 +939,10 @@ void tw__svc_invoke(struct tw__svc *svc, const struct tw__reqctx *rc,
     svc_fn_put(fn);
     return;
   }
-  enum svc_outcome o = fn->mode == FN_HANDLER
-                           ? invoke_handler(svc, fn, body, len, out)
-                           : invoke_typed(svc, fn, body, len, out);
+  enum svc_outcome o = fn->gpu ? svc_gpu_invoke(svc, fn, body, len, out)
+                       : fn->mode == FN_HANDLER
+                           ? invoke_handler(svc, fn, body, len, ctl, out)
+                           : invoke_typed(svc, fn, body, len, ctl, out);
   count(fn, o);
   svc_fn_put(fn);
 }
@@ -885,6 +964,11 @@ void tw__svc_counts(struct tw__svc *svc, struct tw__svc_counts *c) {
       pthread_mutex_lock(&fn->mu);
       c->pooled_idle += fn->nidle;
       pthread_mutex_unlock(&fn->mu);
+      if (fn->pool) {
+        uint32_t idle = 0;
+        tw_pool_stats(fn->pool, NULL, &idle);
+        c->pooled_idle += idle;
+      }
     }
   pthread_rwlock_unlock(&svc->fns_mu);
   c->running = atomic_load(&svc->running);
@@ -949,4 +1033,5 @@ void tw__svc_metrics(struct tw__svc *svc, struct tw__buf *b) {
                   "histogram\n");
   tw__hist_render(&svc->instantiate_hist, b,
                   "tensor_wasm_instantiate_duration_seconds", "");
+  svc_gpu_metrics(svc, b);
 }

@@ -4,6 +4,9 @@
  * succeeded | failed | cancelled. At start-up, rows left running by a
  * previous process are failed with the reason, and queued rows are queued
  * again. At shutdown, queued jobs simply stay queued in the database.
+ * Cancelling a running job interrupts its guest: jobs_mu guards each
+ * job's state, the store its call runs in (ctl.store) and who cancelled
+ * it, so a store is never interrupted after its call gave it back.
  */
 #include "svc/svc_int.h"
 
@@ -25,6 +28,7 @@ struct svc_job {
   int64_t created_at;
   bool running;
   struct tw__run_ctl ctl;
+  char cancel_by[TW_ID_MAX + 1]; /* token id, once cancelled */
 };
 
 static void job_free(struct svc_job *j) {
@@ -44,6 +48,7 @@ static struct svc_job *job_make(const char *id, const char *tenant,
   snprintf(j->trace, sizeof j->trace, "%s", trace);
   j->created_at = created_at;
   atomic_init(&j->ctl.cancel, false);
+  j->ctl.store = NULL;
   if (len) {
     j->request = tw__malloc(len);
     if (!j->request) {
@@ -120,9 +125,17 @@ static void run_job(struct tw__svc *svc, struct svc_job *sj) {
                  &sj->ctl, &reply);
   rec.finished_at = svc_now_ms();
   rec.status = reply.status;
-  if (atomic_load(&sj->ctl.cancel)) {
+  char why[TW_ID_MAX + 64];
+  pthread_mutex_lock(&svc->jobs_mu);
+  bool cancelled = atomic_load(&sj->ctl.cancel);
+  snprintf(why, sizeof why, "cancelled by %s while running",
+           sj->cancel_by[0] ? sj->cancel_by : "an operator");
+  pthread_mutex_unlock(&svc->jobs_mu);
+  /* A call that completed although a cancel came in keeps its result;
+   * one that failed (interrupted, or never started) reads cancelled. */
+  if (cancelled && reply.status >= 400) {
     rec.state = TW_JOB_CANCELLED;
-    rec.error = (char *)"cancelled while running";
+    rec.error = why;
   } else if (reply.status < 400) {
     rec.state = TW_JOB_SUCCEEDED;
     rec.result = (uint8_t *)reply.body;
@@ -294,18 +307,64 @@ int tw__svc_job_get(struct tw__svc *svc, const char *id, struct tw__job *j) {
   return tw__db_job_get(svc->db, id, j);
 }
 
-int tw__svc_job_cancel(struct tw__svc *svc, const char *id,
-                       bool *was_running) {
-  *was_running = false;
+bool svc_job_bind(struct tw__svc *svc, struct tw__run_ctl *ctl,
+                  tw_store_t *store) {
+  if (!ctl) return false;
   pthread_mutex_lock(&svc->jobs_mu);
+  ctl->store = store;
+  bool cancelled = store && atomic_load(&ctl->cancel);
+  pthread_mutex_unlock(&svc->jobs_mu);
+  return cancelled;
+}
+
+static struct svc_job *active_find_locked(struct tw__svc *svc,
+                                          const char *id) {
   struct svc_job *j;
   for (j = svc->active; j; j = j->anext)
     if (strcmp(j->id, id) == 0) break;
+  return j;
+}
+
+/* How long a cancel waits for a running job to stop, and how often it
+ * interrupts the guest again meanwhile: an interrupt that lands just
+ * before the guest call starts is forgotten by design (tw.h), so one is
+ * not enough. */
+#define CANCEL_WAIT_MS 1000
+#define CANCEL_RETRY_MS 10
+
+/* Interrupts running job j (jobs_mu held) until it leaves the active
+ * list or CANCEL_WAIT_MS pass; j may be freed meanwhile, so it is looked
+ * up again by id. Returns with jobs_mu held. */
+static void cancel_running_locked(struct tw__svc *svc, struct svc_job *j) {
+  char id[TW_ID_MAX + 1];
+  snprintf(id, sizeof id, "%s", j->id);
+  uint64_t until = tw__now_ns() + (uint64_t)CANCEL_WAIT_MS * 1000000u;
+  for (;;) {
+    if (j->ctl.store) tw_store_interrupt(j->ctl.store);
+    uint64_t now = tw__now_ns();
+    if (now >= until) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)CANCEL_RETRY_MS * 1000000u;
+    ts.tv_sec += (time_t)(ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    pthread_cond_timedwait(&svc->jobs_idle_cv, &svc->jobs_mu, &ts);
+    if (!(j = active_find_locked(svc, id))) return;
+  }
+}
+
+int tw__svc_job_cancel(struct tw__svc *svc, const char *id, const char *by,
+                       bool *was_running) {
+  *was_running = false;
+  pthread_mutex_lock(&svc->jobs_mu);
+  struct svc_job *j = active_find_locked(svc, id);
   if (j && j->running) {
-    /* Seen by the worker when the call returns: the job is recorded as
-     * cancelled. The guest itself runs on until its deadline (tw.h has
-     * no way yet to interrupt a call from another thread). */
+    if (!atomic_load(&j->ctl.cancel))
+      snprintf(j->cancel_by, sizeof j->cancel_by, "%s", by);
     atomic_store(&j->ctl.cancel, true);
+    cancel_running_locked(svc, j);
+    /* If it still runs after the wait, the worker records the cancel when
+     * the call returns. */
     *was_running = true;
     pthread_mutex_unlock(&svc->jobs_mu);
     return 0;
@@ -327,9 +386,12 @@ int tw__svc_job_cancel(struct tw__svc *svc, const char *id,
     return TW_EEXISTS;
   }
   tw__job_clear(&rec);
+  char why[TW_ID_MAX + 64];
+  snprintf(why, sizeof why, "cancelled by %s before it ran",
+           by[0] ? by : "an operator");
   rec.state = TW_JOB_CANCELLED;
   rec.finished_at = svc_now_ms();
-  rec.error = (char *)"cancelled before it ran";
+  rec.error = why;
   rc = tw__db_job_update(svc->db, &rec);
   rec.error = NULL;
   if (j) job_free(j);

@@ -103,6 +103,7 @@ void tw__svc_config_default(struct tw__svc_config *c) {
   c->tenant_max_instances = 64;
   c->tenant_max_memory_bytes = (int64_t)4 << 30;
   c->metrics_public = false;
+  svc_gpu_config_default(&c->gpu);
   const char *a = getenv("TENSOR_WASM_API_AUDIT_LOG");
   if (a) snprintf(c->audit_log, sizeof c->audit_log, "%s", a);
   const char *t = getenv("TENSOR_WASM_API_TOKENS_FILE");
@@ -163,6 +164,11 @@ int tw__svc_config_load(struct tw__svc_config *cfg, const char *path,
   const char *key;
   json_t *v;
   json_object_foreach(root, key, v) {
+    if (strcmp(key, "gpu") == 0) {
+      if ((rc = svc_gpu_config_json(&cfg->gpu, v, path, err, errlen)) != 0)
+        goto done;
+      continue;
+    }
     size_t i, n = sizeof cfg_keys / sizeof cfg_keys[0];
     for (i = 0; i < n; i++)
       if (strcmp(cfg_keys[i].key, key) == 0) break;
@@ -441,6 +447,7 @@ int tw__svc_open(const struct tw__svc_config *cfg, struct tw__svc **out,
             cfg->tokens_file[0] ? cfg->tokens_file : "environment");
     goto fail;
   }
+  svc_gpu_open(svc); /* never fails: without a GPU, GPU calls get 503 */
   svc_functions_load(svc); /* failures are logged per function */
   rc = svc_jobs_start(svc);
   if (rc) {
@@ -470,6 +477,7 @@ bool tw__svc_close(struct tw__svc *svc) {
     return false;
   }
   svc_functions_free(svc);
+  svc_gpu_close(svc);
   svc_engines_free(svc);
   svc_tokens_free(svc);
   svc_tenants_free(svc);

@@ -21,6 +21,23 @@
 
 /* ---- Configuration ---- */
 
+/* The "gpu" section: the supervisor of per-tenant GPU worker processes
+ * that runs functions whose module imports wasi:cuda (docs/GPU.md). */
+#define TW_SVC_GPU_MAX_PINS 64
+struct tw__svc_gpu_config {
+  bool enabled;               /* start a supervisor when a GPU is there */
+  uint32_t spares_per_device; /* pre-warmed workers kept ready (0) */
+  uint64_t tenant_memory_quota; /* bytes of GPU memory per tenant (4 GiB) */
+  uint32_t max_inflight;      /* launches in flight per tenant (64) */
+  uint32_t max_workers;       /* worker processes in all (256) */
+  bool no_seccomp;            /* debugging only */
+  uint32_t npins;             /* "pins": {"tenant": device, ...} */
+  struct {
+    char tenant[TW_ID_MAX + 1];
+    int device;
+  } pins[TW_SVC_GPU_MAX_PINS];
+};
+
 struct tw__svc_config {
   char addr[128];       /* "127.0.0.1:8080" (port 0: ephemeral) */
   char data_dir[1024];  /* SQLite database, artifacts, secret */
@@ -43,13 +60,15 @@ struct tw__svc_config {
   bool metrics_public;  /* /metrics without a token */
   char audit_log[1024]; /* "" or "-": stdout; else a file (appended) */
   char tokens_file[1024]; /* bootstrap admin tokens, one per line */
+  struct tw__svc_gpu_config gpu;
 };
 
 /* Defaults, then environment (TENSOR_WASM_API_AUDIT_LOG,
  * TENSOR_WASM_API_TOKENS_FILE). */
 void tw__svc_config_default(struct tw__svc_config *cfg);
 /* Applies a JSON config file ({"addr": ..., "threads": 4, ...}; keys as
- * the struct's fields). Unknown keys and wrong types are errors. */
+ * the struct's fields; "gpu": {...} as struct tw__svc_gpu_config's).
+ * Unknown keys and wrong types are errors. */
 int tw__svc_config_load(struct tw__svc_config *cfg, const char *path,
                         char *err, size_t errlen);
 
@@ -221,9 +240,13 @@ struct tw__reply {
   int exit_code;        /* handler mode; -1 when none */
 };
 
-/* Cancellation handle of one running invocation. */
+/* Cancellation handle of one running invocation (a job). cancel is set
+ * once the job is cancelled; store is the store its guest call runs in
+ * while it runs (NULL otherwise), set and read under the service's job
+ * lock, so that a cancel can interrupt the guest (tw_store_interrupt). */
 struct tw__run_ctl {
   atomic_bool cancel;
+  struct tw_store *store;
 };
 
 /* Invokes (tenant, name) with a request body: typed mode reads
@@ -250,10 +273,14 @@ int tw__svc_job_submit(struct tw__svc *svc, const struct tw__reqctx *rc,
                        struct tw__status *st);
 /* Loads a job (with request and result): TW_ENOTFOUND. */
 int tw__svc_job_get(struct tw__svc *svc, const char *id, struct tw__job *j);
-/* Cancels a queued or running job: 0 (the job now reads cancelled, or
- * running with cancellation requested), TW_ENOTFOUND, TW_EEXISTS when it
- * has already finished. */
-int tw__svc_job_cancel(struct tw__svc *svc, const char *id,
+/* Cancels a queued or running job on behalf of `by` (a token id, kept in
+ * the job's error text): 0, TW_ENOTFOUND, or TW_EEXISTS when it has
+ * already finished. *was_running tells whether the job was running: its
+ * guest is then interrupted and this waits (at most a second) for the
+ * job to finish, so it usually reads cancelled on return; if the guest
+ * does not stop in time, the worker records the cancel when the call
+ * ends. A job whose call completed anyway keeps its real outcome. */
+int tw__svc_job_cancel(struct tw__svc *svc, const char *id, const char *by,
                        bool *was_running);
 int tw__svc_job_each(struct tw__svc *svc, const char *tenant, int limit,
                      int (*fn)(void *ctx, const struct tw__job *j),

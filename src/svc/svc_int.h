@@ -8,6 +8,8 @@
 #include <pthread.h>
 
 #include "svc/svc.h"
+#include "tw/gpu.h"
+#include "tw/pool.h"
 #include "tw/tw.h"
 
 /* One engine per distinct (memory cap, deadline): both are engine
@@ -45,6 +47,7 @@ struct svc_inst {
   tw_instance_t *inst;
   void *wasi;   /* tw_wasi_t for modules that import WASI, else NULL */
   tw_linker_t *linker;
+  bool pooled;  /* from svc_fn.pool: the pool owns store and instance */
 };
 
 /* A deployed function: immutable after registration except the pool and
@@ -56,10 +59,19 @@ struct svc_fn {
   struct tw__function rec;
   int mode;
   bool has_imports;
+  /* The module imports wasi:cuda: it runs in the tenant's GPU worker
+   * (gpu.c), which gets the module's bytes; no local pool. */
+  bool gpu;
+  uint8_t *wasm;
+  size_t wasm_len;
   tw_engine_t *engine; /* shared, owned by the svc */
   tw_module_t *module;
   struct svc_tenant *tenant; /* run-time counters (owned by the svc) */
-  pthread_mutex_t mu; /* guards idle[] */
+  /* Typed mode without imports: a reset-based runtime pool (tw/pool.h)
+   * of rec.pool_size instances; NULL otherwise (pool_size 0, handler
+   * mode, or imports: WASI state is per instance and has no reset). */
+  tw_pool_t *pool;
+  pthread_mutex_t mu; /* guards idle[] (functions without a pool) */
   struct svc_inst *idle;
   uint32_t nidle;
   _Atomic uint32_t busy;
@@ -128,6 +140,11 @@ struct tw__svc {
   bool jobs_stop;
   pthread_t *workers;
   uint32_t nworkers;
+
+  /* GPU worker processes (gpu.c): NULL when this host has no GPU, or
+   * the configuration turns it off (gpu_why says which). */
+  tw_gpu_supervisor_t *gpu_sup;
+  char gpu_why[256];
 };
 
 /* functions.c */
@@ -146,6 +163,31 @@ void svc_tenants_free(struct tw__svc *svc);
 int svc_jobs_start(struct tw__svc *svc);
 /* Returns false when some worker was still running a job at the bound. */
 bool svc_jobs_stop(struct tw__svc *svc);
+/* Tells a job's cancel which store its guest call runs in (store), or
+ * that the call is over (NULL), under jobs_mu. Binding returns true when
+ * the job is already cancelled: the caller then skips the call. ctl NULL
+ * (synchronous invocations): nothing to do, false. Unbind before the
+ * store is reset or freed. */
+bool svc_job_bind(struct tw__svc *svc, struct tw__run_ctl *ctl,
+                  tw_store_t *store);
+/* gpu.c: functions whose module imports wasi:cuda. */
+struct json_t;
+void svc_gpu_config_default(struct tw__svc_gpu_config *g);
+/* Applies the config file's "gpu" object. */
+int svc_gpu_config_json(struct tw__svc_gpu_config *g, struct json_t *v,
+                        const char *path, char *err, size_t errlen);
+/* Starts the supervisor (and its spares) when enabled and a GPU, or the
+ * mock backend, is there; otherwise records why not. Never fails. */
+void svc_gpu_open(struct tw__svc *svc);
+void svc_gpu_close(struct tw__svc *svc);
+/* Marks fn as a GPU function, keeping a copy of its module's bytes. */
+int svc_gpu_fn_init(struct svc_fn *fn, const uint8_t *wasm, size_t len,
+                    struct tw__status *st);
+/* Invokes a GPU function (typed or handler mode) in the tenant's worker. */
+enum svc_outcome svc_gpu_invoke(struct tw__svc *svc, struct svc_fn *fn,
+                                const uint8_t *body, size_t len,
+                                struct tw__reply *out);
+void svc_gpu_metrics(struct tw__svc *svc, struct tw__buf *b);
 /* svc.c */
 int64_t svc_now_ms(void);
 void svc_status(struct tw__status *st, int http, const char *code,

@@ -345,6 +345,48 @@ def run_basic(s):
     check("unknown job 404", st == 404)
     wait_job(s, a, ids[1])
 
+    # ---- cancelling a running job stops its guest (tw_store_interrupt)
+    st, _, body = s.req("PUT", "/v1/functions/loop60?deadline_ms=60000&"
+                        "memory_bytes=1048576&pool_size=2", loop, token=a)
+    check("deploy loop60", st in (200, 201), body)
+    lp60 = "/v1/functions/loop60/invoke"
+    ids = []
+    for _ in range(2):   # both workers spin (60 s deadline)
+        st, _, body = s.req("POST", lp60, {"export": "spin"}, token=a,
+                            headers={"Prefer": "respond-async"})
+        ids.append(js(body)["id"])
+    for jid in ids:
+        wait_job(s, a, jid, states=("running",), limit=5)
+    for jid in ids:
+        t0 = time.time()
+        st, _, body = s.req("DELETE", "/v1/jobs/" + jid, token=a)
+        check("cancel spinning job", st == 200, body)
+        job = wait_job(s, a, jid, limit=2)
+        took = time.time() - t0
+        err = job.get("error") or {}
+        check("spinning job cancelled within 2 s",
+              job.get("state") == "cancelled" and took < 2 and
+              err.get("code") == "cancelled" and
+              re.match(r"cancelled by \S+ while running",
+                       err.get("message", "")), f"{took:.2f}s {job}")
+    # The workers are free again: a job and a call on the same pool run
+    # at once, and the pool's instances were reset.
+    t0 = time.time()
+    st, _, body = s.req("POST", lp60, {"export": "div", "args": [84, 2]},
+                        token=a, headers={"Prefer": "respond-async"})
+    job = wait_job(s, a, js(body)["id"], limit=5)
+    check("worker free after cancel", job.get("state") == "succeeded" and
+          job.get("result") == {"results": [42]} and time.time() - t0 < 2,
+          f"{time.time() - t0:.2f}s {job}")
+    counts = [js(s.req("POST", lp60, {"export": "count"}, token=a)[2])
+              for _ in range(3)]
+    check("pool instances reset after cancel",
+          counts == [{"results": [1]}] * 3, counts)
+    st, _, body = s.req("GET", "/metrics", token=ADMIN)
+    check("cancelled calls counted",
+          b'tensor_wasm_invocations_total{function="alpha/loop60",'
+          b'outcome="cancelled"} 2' in body, body[-2000:])
+
     # ---- limits
     c = socket.create_connection(("127.0.0.1", s.port))
     c.sendall(b"PUT /v1/functions/big HTTP/1.1\r\nHost: x\r\n"
