@@ -4,8 +4,9 @@
  * header made consistent (CRC, digest, tenant, unsigned) through a restore
  * that allows unsigned snapshots, so mutations reach decompression and
  * the payload reader; (3) as a raw payload applied to a bare instance.
- * Invariants: no crash, no sanitizer report, no leak, and every refusal
- * has a message.
+ * Restores (1) and (2) run twice, through the restore cache's miss and
+ * then hit path, and must agree. Invariants: no crash, no sanitizer
+ * report, no leak, and every refusal has a message.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
-static void restore(const uint8_t *b, size_t n, bool strict) {
+static int restore_once(const uint8_t *b, size_t n, bool strict) {
   tw_store_t *s;
   if (tw_store_new(engine, &s)) abort();
   tw_snapshot_restore_opts_t o;
@@ -65,6 +66,15 @@ static void restore(const uint8_t *b, size_t n, bool strict) {
   if (rc && (in || !err[0])) abort();
   if (!rc && !in) abort();
   tw_store_free(s);
+  return rc;
+}
+
+/* Twice: the first restore is a miss (the cache is emptied after each
+ * input), the second a hit when the first passed; both must agree. */
+static void restore(const uint8_t *b, size_t n, bool strict) {
+  int rc = restore_once(b, n, strict);
+  if (restore_once(b, n, strict) != rc) abort();
+  tw_snapshot_cache_clear();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

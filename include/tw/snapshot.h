@@ -67,6 +67,7 @@ typedef struct tw_snapshot_restore_opts {
   tw_snapshot_replay_fn replay_check; /* optional */
   void *replay_user;
   uint8_t nonce_out[16];      /* filled on success: the snapshot's nonce */
+  bool no_cache;              /* neither use nor fill the restore cache */
 } tw_snapshot_restore_opts_t;
 
 /* Fills *o with defaults (everything zero/NULL). */
@@ -90,10 +91,20 @@ TW_API int tw_snapshot_save(tw_instance_t *instance,
  * but without running the start function: the snapshot holds the state
  * after it) and replaces its state with the snapshot's, after checking
  * the snapshot against opts (see the top of this file). Memory is mapped
- * copy-on-write from a memfd holding the decompressed pages. The nonce
- * is written to opts->nonce_out. On failure *out is NULL and the store
- * may hold a half-made instance (freed with the store). `bytes` is only
- * read during the call. */
+ * copy-on-write from a sealed memfd holding the decompressed pages. The
+ * nonce is written to opts->nonce_out. On failure *out is NULL and the
+ * store may hold a half-made instance (freed with the store). `bytes` is
+ * only read during the call.
+ *
+ * Restore cache: unless opts->no_cache, the decoded image of a snapshot
+ * that passed every check is kept (see tw_snapshot_cache_set_limit), keyed
+ * by the BLAKE3 of its bytes; restoring byte-identical bytes again skips
+ * the signature (when verified before with the same key), decompression,
+ * checksum and decoding, and maps the kept image copy-on-write. The checks
+ * that depend on the caller (allow_unsigned, key, module, tenant, epoch,
+ * cap, replay_check) run on every restore, hit or miss, with the same
+ * results and messages. docs/SNAPSHOT-FORMAT.md ("Restore cache") gives
+ * the argument. */
 TW_API int tw_snapshot_restore(tw_store_t *store, tw_module_t *module,
                                tw_linker_t *linker, const uint8_t *bytes,
                                size_t len, tw_snapshot_restore_opts_t *opts,
@@ -126,6 +137,36 @@ TW_API int tw_snapshot_inspect(const uint8_t *bytes, size_t len,
 TW_API int tw_snapshot_verify(const uint8_t *bytes, size_t len,
                               const uint8_t *key, size_t key_len, char *err,
                               size_t errlen);
+
+/* ---- Restore cache (process-wide) ---- */
+
+/* Default bound of the restore cache: 256 MiB of images. */
+#define TW_SNAPSHOT_CACHE_DEFAULT_BYTES (256ull << 20)
+
+typedef struct tw_snapshot_cache_stats {
+  uint64_t hits;        /* restores that found their image */
+  uint64_t misses;      /* restores that looked and did not */
+  uint64_t insertions;  /* images added */
+  uint64_t evictions;   /* images dropped to stay within the bound */
+  uint64_t entries;     /* images held now */
+  uint64_t bytes;       /* what they hold: non-zero memory pages (in
+                           memfds), the other records, bookkeeping */
+  uint64_t limit_bytes; /* the bound */
+} tw_snapshot_cache_stats_t;
+
+/* Bounds the cache at max_bytes (default TW_SNAPSHOT_CACHE_DEFAULT_BYTES),
+ * evicting least recently used images at once if it holds more; 0 turns
+ * it off (restores then neither look nor add; the BLAKE3 is not computed).
+ * Images larger than the bound are not kept. The cache serves every
+ * engine of the process: an image is used only for bytes identical to
+ * the ones that passed, by a caller whose module, tenant, epoch, key and
+ * options pass the checks again, and is checked against the new
+ * instance's limits. Instances keep their mapping after an eviction. */
+TW_API void tw_snapshot_cache_set_limit(uint64_t max_bytes);
+/* Drops every image (instances keep their mappings). */
+TW_API void tw_snapshot_cache_clear(void);
+/* Counters since the process started, and the current contents. */
+TW_API void tw_snapshot_cache_stats(tw_snapshot_cache_stats_t *out);
 
 /* The BLAKE3 digest of a module's bytes, as snapshots record it. */
 TW_API int tw_module_digest(tw_module_t *module, uint8_t out[32]);

@@ -6,6 +6,7 @@
 #ifndef TW_SNAP_SNAP_INT_H
 #define TW_SNAP_SNAP_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,9 +72,45 @@ int tw__snap_seal(const uint8_t digest[32], const char *tenant,
 /* HMAC-SHA256 of b[0, n) into mac. */
 int tw__snap_hmac(const uint8_t *key, size_t key_len, const uint8_t *b,
                   size_t n, uint8_t mac[32]);
-/* Decompresses the payload of a snapshot whose header is `info` into a
- * new buffer of info->payload_len bytes (tw__free'd by the caller),
- * refusing more than `cap` bytes and checking the CRC. */
+/* The payload as the reader pulls it: a zstd frame decompressed as it is
+ * read (restore), or a buffer holding the payload (the fuzzer, through
+ * tw__snap_apply). pos counts the payload bytes handed out; len is the
+ * payload length (declared by the header, or the buffer's). With
+ * check_crc the CRC32 of every byte read is compared with want_crc when
+ * the source is finished. */
+struct tw__snap_src {
+  const uint8_t *buf;  /* buffer mode (zstd == NULL): the payload */
+  void *zstd;          /* frame mode: a ZSTD_DCtx */
+  const uint8_t *frame;
+  size_t frame_len, frame_pos;
+  uint64_t len, pos;
+  bool ended;          /* the frame is complete (zstd said so) */
+  bool check_crc;
+  uint32_t crc, want_crc;
+};
+
+/* Opens the frame of a snapshot whose header is `info`: refuses a
+ * declared payload past `cap` (TW_ELIMIT) and a frame whose own content
+ * size differs from the declared length (larger: TW_ELIMIT, a bomb;
+ * smaller: TW_EMALFORMED) before any decompression. */
+int tw__snap_src_open(struct tw__snap_src *s, const uint8_t *b,
+                      const tw_snapshot_info_t *info, uint64_t cap,
+                      bool check_crc, char *err, size_t errlen);
+/* A source over a payload already in memory (no CRC). */
+void tw__snap_src_buffer(struct tw__snap_src *s, const uint8_t *p, size_t n);
+/* Reads the next n bytes (n <= len - pos) into dst. Errors are the
+ * frame's: corrupt, ends early (TW_EMALFORMED). */
+int tw__snap_src_read(struct tw__snap_src *s, void *dst, size_t n, char *err,
+                      size_t errlen);
+/* Reads what is left of the declared length, then checks that the frame
+ * ends exactly there (past it: TW_ELIMIT, a bomb; bytes after the frame:
+ * TW_EMALFORMED) and the CRC when asked. */
+int tw__snap_src_finish(struct tw__snap_src *s, char *err, size_t errlen);
+/* Releases the decompression context (kept per thread for reuse). */
+void tw__snap_src_close(struct tw__snap_src *s);
+/* The whole payload in a new buffer of info->payload_len bytes
+ * (tw__free'd by the caller), refusing more than `cap` bytes and checking
+ * the CRC (for tools: restore streams through tw__snap_decode). */
 int tw__snap_decompress(const uint8_t *b, const tw_snapshot_info_t *info,
                         uint64_t cap, uint8_t **out, char *err,
                         size_t errlen);
@@ -83,9 +120,69 @@ int tw__snap_decompress(const uint8_t *b, const tw_snapshot_info_t *info,
 /* Encodes the instance's state as a v1 payload into buf. */
 int tw__snap_capture(tw_instance_t *inst, struct tw__buf *buf, char *err,
                      size_t errlen);
-/* Checks a v1 payload against the (bare) instance's module and sets the
- * instance's state from it. */
+/* A decoded payload, ready to be applied to bare instances of the module
+ * it was checked against: each memory as a sealed memfd of its pages
+ * (F_SEAL_WRITE|F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_SEAL, mapped MAP_PRIVATE
+ * by each restore), and the records after the memories (globals, tables,
+ * segment bits, flags) as bytes, parsed again by each apply. Immutable
+ * once built; shared by reference count (the restore cache holds one). */
+struct tw__snap_mem {
+  uint64_t pages;    /* size in 64 KiB pages */
+  uint64_t pages_at; /* payload offset of the size field (messages) */
+  int fd;            /* -1 when the memory has no non-zero page */
+  uint64_t data_bytes; /* bytes of the runs written into fd */
+};
+
+struct tw__snap_image {
+  atomic_int refs;
+  uint32_t nmem;
+  struct tw__snap_mem *mems;
+  uint8_t *rest;
+  size_t rest_len;
+  uint64_t rest_at; /* payload offset of rest[0] */
+  uint64_t bytes;   /* what the image holds in memory, for the cache */
+};
+
+/* Reads a v1 payload from s, checking it against the bare instance's
+ * module and memories, into a new image (one reference). The source is
+ * finished (frame end, CRC) before success is returned, and a payload
+ * error found half-way is reported only after the rest of the frame
+ * turned out well-formed (a frame or CRC error takes precedence, as when
+ * the payload was decompressed whole before reading). */
+int tw__snap_decode(tw_instance_t *inst, struct tw__snap_src *s,
+                    struct tw__snap_image **out, char *err, size_t errlen);
+/* Sets the bare instance's state from img: maps each memory's file
+ * copy-on-write (or sizes it), then reads the remaining records. Checks
+ * everything against this instance again (its engine's limits may differ
+ * from the one the image was decoded for). */
+int tw__snap_image_apply(tw_instance_t *inst, const struct tw__snap_image *img,
+                         char *err, size_t errlen);
+void tw__snap_image_ref(struct tw__snap_image *img);
+void tw__snap_image_unref(struct tw__snap_image *img);
+/* Checks a v1 payload held in memory against the (bare) instance's module
+ * and sets the instance's state from it (decode + apply). */
 int tw__snap_apply(tw_instance_t *inst, const uint8_t *p, size_t n,
                    char *err, size_t errlen);
+
+/* cache.c: the verified restore-image cache (docs/SNAPSHOT-FORMAT.md,
+ * "Restore cache"). id is the BLAKE3 of a snapshot's whole bytes; key_fp
+ * the fingerprint of the HMAC key its signature was verified with (NULL:
+ * not verified with a key). */
+
+/* Whether the cache takes entries (its limit is not 0). */
+bool tw__snap_cache_enabled(void);
+/* A reference to the image cached for id, or NULL (a miss). *mac_ok says
+ * whether its signature was verified with the key of fingerprint key_fp
+ * (false when key_fp is NULL). */
+struct tw__snap_image *tw__snap_cache_get(const uint8_t id[32],
+                                          const uint8_t *key_fp,
+                                          bool *mac_ok);
+/* Adds img (the cache takes its own reference) under id, or records
+ * key_fp on an existing entry. Entries past the limit are evicted, least
+ * recently used first; an image larger than the limit is not kept. */
+void tw__snap_cache_put(const uint8_t id[32], const uint8_t *key_fp,
+                        struct tw__snap_image *img);
+/* Drops the entry of id, if any (a snapshot found revoked). */
+void tw__snap_cache_drop(const uint8_t id[32]);
 
 #endif

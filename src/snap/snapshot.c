@@ -96,17 +96,35 @@ static void short_hex(const uint8_t *d, char out[17]) {
   out[16] = '\0';
 }
 
-/* Everything about trust, in a fixed order (the error tests rely on it). */
+/* The cache's fingerprint of an HMAC key: a domain-separated BLAKE3, so
+ * the cache records which key verified an entry without keeping it. */
+static void key_fingerprint(const uint8_t *key, size_t key_len,
+                            uint8_t fp[32]) {
+  static const char domain[] = "tensor-wasm snapshot cache key v1";
+  struct tw__hasher h;
+  tw__hasher_init(&h);
+  tw__hasher_field(&h, domain, sizeof domain - 1);
+  tw__hasher_field(&h, key, key_len);
+  tw__hasher_final(&h, fp);
+}
+
+/* Everything about trust, in a fixed order (the error tests rely on it).
+ * mac_known: the bytes are identical to ones whose signature was verified
+ * with this key (a cache hit), so the HMAC is not recomputed. *mac_ok is
+ * set when the signature is known good with the caller's key. */
 static int check_trust(tw_module_t *module, const uint8_t *bytes, size_t len,
                        const tw_snapshot_info_t *info,
-                       const tw_snapshot_restore_opts_t *o, char *err,
-                       size_t errlen) {
+                       const tw_snapshot_restore_opts_t *o, bool mac_known,
+                       bool *mac_ok, char *err, size_t errlen) {
   int rc;
+  *mac_ok = false;
   if (info->flags & TW_SNAPSHOT_FLAG_SIGNED) {
     if (o->key) {
-      if ((rc = tw_snapshot_verify(bytes, len, o->key, o->key_len, err,
+      if (!mac_known &&
+          (rc = tw_snapshot_verify(bytes, len, o->key, o->key_len, err,
                                    errlen)))
         return rc;
+      *mac_ok = true;
     } else if (!o->allow_unsigned) {
       return tw__err(TW_EAUTH, err, errlen,
                      "signed snapshot but no key to check it (pass a key, "
@@ -148,6 +166,9 @@ static int check_trust(tw_module_t *module, const uint8_t *bytes, size_t len,
   return 0;
 }
 
+/* Restore: structure, then (cache lookup by BLAKE3 of the bytes) trust,
+ * then the cap, then a bare instance, then (on a miss) decompression and
+ * decoding straight into sealed memfds, then apply. */
 int tw_snapshot_restore(tw_store_t *store, tw_module_t *module,
                         tw_linker_t *linker, const uint8_t *bytes,
                         size_t len, tw_snapshot_restore_opts_t *o,
@@ -159,19 +180,57 @@ int tw_snapshot_restore(tw_store_t *store, tw_module_t *module,
   if (rc) return rc;
   tw_snapshot_info_t info;
   if ((rc = tw__snap_parse_header(bytes, len, &info, err, errlen))) return rc;
-  if ((rc = check_trust(module, bytes, len, &info, o, err, errlen)))
+  bool cached = !o->no_cache && tw__snap_cache_enabled();
+  uint8_t id[32], fp[32];
+  struct tw__snap_image *img = NULL;
+  bool mac_known = false, mac_ok;
+  if (cached) {
+    tw__blake3(bytes, len, id);
+    if (o->key) key_fingerprint(o->key, o->key_len, fp);
+    img = tw__snap_cache_get(id, o->key ? fp : NULL, &mac_known);
+  }
+  rc = check_trust(module, bytes, len, &info, o, mac_known, &mac_ok, err,
+                   errlen);
+  if (rc) {
+    /* A revoked snapshot can never pass for this tenant again. */
+    if (img && info.epoch < o->epoch) tw__snap_cache_drop(id);
+    tw__snap_image_unref(img);
     return rc;
-  uint8_t *payload;
+  }
+  /* A signature this hit had not seen verified with this key was just
+   * checked over the same bytes: remember it. */
+  if (img && mac_ok && !mac_known) tw__snap_cache_put(id, fp, img);
   uint64_t cap =
       o->max_payload_bytes ? o->max_payload_bytes
                            : TW_SNAPSHOT_DEFAULT_MAX_PAYLOAD;
-  if ((rc = tw__snap_decompress(bytes, &info, cap, &payload, err, errlen)))
-    return rc;
-  tw_instance_t *inst;
-  rc = tw__rt_instance_new(store, module, linker, TW__RT_INST_BARE, &inst,
-                           err, errlen);
-  if (!rc) rc = tw__snap_apply(inst, payload, info.payload_len, err, errlen);
-  tw__free(payload);
+  if (img && info.payload_len > cap) {
+    tw__snap_image_unref(img);
+    return tw__err(TW_ELIMIT, err, errlen,
+                   "payload of %llu bytes exceeds the decompression cap of "
+                   "%llu bytes",
+                   (unsigned long long)info.payload_len,
+                   (unsigned long long)cap);
+  }
+  tw_instance_t *inst = NULL;
+  bool fresh = !img;
+  if (fresh) {
+    /* The CRC32 guards unsigned snapshots; a signature verified over the
+     * same bytes already proves them intact. */
+    struct tw__snap_src src;
+    if ((rc = tw__snap_src_open(&src, bytes, &info, cap, !mac_ok, err,
+                                errlen)))
+      return rc;
+    rc = tw__rt_instance_new(store, module, linker, TW__RT_INST_BARE, &inst,
+                             err, errlen);
+    if (!rc) rc = tw__snap_decode(inst, &src, &img, err, errlen);
+    tw__snap_src_close(&src);
+  } else {
+    rc = tw__rt_instance_new(store, module, linker, TW__RT_INST_BARE, &inst,
+                             err, errlen);
+  }
+  if (!rc) rc = tw__snap_image_apply(inst, img, err, errlen);
+  if (!rc && fresh && cached) tw__snap_cache_put(id, mac_ok ? fp : NULL, img);
+  tw__snap_image_unref(img);
   if (rc) return rc;
   memcpy(o->nonce_out, info.nonce, 16);
   *out = inst;
