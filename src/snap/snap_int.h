@@ -165,24 +165,33 @@ int tw__snap_apply(tw_instance_t *inst, const uint8_t *p, size_t n,
                    char *err, size_t errlen);
 
 /* cache.c: the verified restore-image cache (docs/SNAPSHOT-FORMAT.md,
- * "Restore cache"). id is the BLAKE3 of a snapshot's whole bytes; key_fp
- * the fingerprint of the HMAC key its signature was verified with (NULL:
- * not verified with a key). */
+ * "Restore cache"). Entries keep the exact bytes they verified; id (from
+ * tw__snap_cache_id) only selects candidates, and a hit needs the whole
+ * snapshot to be byte-for-byte equal. key_fp is the fingerprint of the
+ * HMAC key its signature was verified with (NULL: not verified with a
+ * key). */
 
+/* The lookup id of a snapshot: BLAKE3 of its length, first 128 and last
+ * 64 bytes (header and trailer). Cheap; not a proof of equality. */
+void tw__snap_cache_id(const uint8_t *bytes, size_t len, uint8_t id[32]);
 /* Whether the cache takes entries (its limit is not 0). */
 bool tw__snap_cache_enabled(void);
-/* A reference to the image cached for id, or NULL (a miss). *mac_ok says
- * whether its signature was verified with the key of fingerprint key_fp
- * (false when key_fp is NULL). */
+/* A reference to the image cached for exactly these bytes, or NULL (a
+ * miss). *mac_ok says whether its signature was verified with the key of
+ * fingerprint key_fp (false when key_fp is NULL). */
 struct tw__snap_image *tw__snap_cache_get(const uint8_t id[32],
+                                          const uint8_t *bytes, size_t len,
                                           const uint8_t *key_fp,
                                           bool *mac_ok);
-/* Adds img (the cache takes its own reference) under id, or records
- * key_fp on an existing entry. Entries past the limit are evicted, least
- * recently used first; an image larger than the limit is not kept. */
-void tw__snap_cache_put(const uint8_t id[32], const uint8_t *key_fp,
+/* Adds img (the cache takes its own reference, and keeps a copy of the
+ * bytes) under id, or records key_fp on the entry of the same bytes.
+ * Entries past the limit are evicted, least recently used first; an entry
+ * larger than the limit is not kept. */
+void tw__snap_cache_put(const uint8_t id[32], const uint8_t *bytes,
+                        size_t len, const uint8_t *key_fp,
                         struct tw__snap_image *img);
-/* Drops the entry of id, if any (a snapshot found revoked). */
-void tw__snap_cache_drop(const uint8_t id[32]);
+/* Drops the entry of these bytes, if any (a snapshot found revoked). */
+void tw__snap_cache_drop(const uint8_t id[32], const uint8_t *bytes,
+                         size_t len);
 
 #endif

@@ -185,21 +185,23 @@ int tw_snapshot_restore(tw_store_t *store, tw_module_t *module,
   struct tw__snap_image *img = NULL;
   bool mac_known = false, mac_ok;
   if (cached) {
-    tw__blake3(bytes, len, id);
+    tw__snap_cache_id(bytes, len, id);
     if (o->key) key_fingerprint(o->key, o->key_len, fp);
-    img = tw__snap_cache_get(id, o->key ? fp : NULL, &mac_known);
+    img = tw__snap_cache_get(id, bytes, len, o->key ? fp : NULL,
+                             &mac_known);
   }
   rc = check_trust(module, bytes, len, &info, o, mac_known, &mac_ok, err,
                    errlen);
   if (rc) {
     /* A revoked snapshot can never pass for this tenant again. */
-    if (img && info.epoch < o->epoch) tw__snap_cache_drop(id);
+    if (img && info.epoch < o->epoch) tw__snap_cache_drop(id, bytes, len);
     tw__snap_image_unref(img);
     return rc;
   }
   /* A signature this hit had not seen verified with this key was just
    * checked over the same bytes: remember it. */
-  if (img && mac_ok && !mac_known) tw__snap_cache_put(id, fp, img);
+  if (img && mac_ok && !mac_known)
+    tw__snap_cache_put(id, bytes, len, fp, img);
   uint64_t cap =
       o->max_payload_bytes ? o->max_payload_bytes
                            : TW_SNAPSHOT_DEFAULT_MAX_PAYLOAD;
@@ -229,7 +231,8 @@ int tw_snapshot_restore(tw_store_t *store, tw_module_t *module,
                              err, errlen);
   }
   if (!rc) rc = tw__snap_image_apply(inst, img, err, errlen);
-  if (!rc && fresh && cached) tw__snap_cache_put(id, mac_ok ? fp : NULL, img);
+  if (!rc && fresh && cached)
+    tw__snap_cache_put(id, bytes, len, mac_ok ? fp : NULL, img);
   tw__snap_image_unref(img);
   if (rc) return rc;
   memcpy(o->nonce_out, info.nonce, 16);
