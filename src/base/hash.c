@@ -5,6 +5,7 @@
 #include "base/hash.h"
 
 #include <blake3.h>
+#include <pthread.h>
 #include <string.h>
 
 _Static_assert(sizeof(blake3_hasher) <= sizeof(struct tw__hasher),
@@ -12,7 +13,24 @@ _Static_assert(sizeof(blake3_hasher) <= sizeof(struct tw__hasher),
 _Static_assert(_Alignof(blake3_hasher) <= 8, "blake3_hasher alignment");
 _Static_assert(BLAKE3_OUT_LEN == TW_HASH_LEN, "digest length");
 
+/* The library detects CPU features lazily, on first use, in an unguarded
+ * global: two threads hashing for the first time at once race on it (a
+ * benign race on x86, but a data race all the same, and TSan says so).
+ * Hash once under pthread_once so the detection is done before any
+ * concurrent use. */
+static pthread_once_t features_once = PTHREAD_ONCE_INIT;
+
+static void detect_features(void) {
+  blake3_hasher h;
+  uint8_t out[BLAKE3_OUT_LEN];
+  static const uint8_t block[4096];
+  blake3_hasher_init(&h);
+  blake3_hasher_update(&h, block, sizeof block);
+  blake3_hasher_finalize(&h, out, sizeof out);
+}
+
 void tw__hasher_init(struct tw__hasher *h) {
+  pthread_once(&features_once, detect_features);
   blake3_hasher_init((blake3_hasher *)(void *)h->opaque);
 }
 
