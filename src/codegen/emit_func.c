@@ -42,6 +42,12 @@ struct fstate {
   uint32_t nctl, ctlcap;
   uint32_t nlabels;
   uint32_t max_mr; /* largest multi-result call */
+  bool has_call;   /* calls a function (call, call_indirect) */
+  bool has_loop;   /* has a loop (polls at its header) */
+  bool uses_mem;   /* addresses memory 0 through m0_ */
+  size_t top_pos;  /* body offset of the current top-level instruction */
+  size_t check_pos; /* where the entry checks go (see tw__cg_func) */
+  bool check_set;
   bool unreachable;
   uint32_t skip; /* nesting of blocks opened inside skipped code */
   char names[4][24];
@@ -120,6 +126,17 @@ void tw__cg_signature(struct tw__buf *b, const struct tw__functype *ft,
   tw__buf_puts(b, ")");
 }
 
+static char *fmt_u32(char *p, uint32_t v) {
+  char tmp[10];
+  int n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) *p++ = tmp[--n];
+  return p;
+}
+
 /* ---- operand stack ---- */
 
 static int fail(struct fstate *fs, int code, uint32_t off, const char *what) {
@@ -151,8 +168,11 @@ static int reserve(struct fstate *fs, uint32_t n) {
 static const char *slot(struct fstate *fs, uint32_t d) {
   char *s = fs->names[fs->nameix++ & 3];
   fs->used[d] |= (uint8_t)type_bit(fs->types[d]);
-  snprintf(s, sizeof fs->names[0], "s%" PRIu32 "%c", d,
-           tw__cg_suffix(fs->types[d]));
+  char *p = s;
+  *p++ = 's';
+  p = fmt_u32(p, d);
+  *p++ = tw__cg_suffix(fs->types[d]);
+  *p = 0;
   return s;
 }
 
@@ -196,6 +216,47 @@ static void out(struct fstate *fs, const char *fmt, ...) {
   va_end(ap);
   tw__buf_append(fs->b, big, (size_t)n);
   tw__free(big);
+}
+
+/* Hand-written formatting for the hot paths (printf dominated tier-0
+ * code generation): decimal u32, names, fixed strings. */
+static void put(struct fstate *fs, const char *str) { tw__buf_puts(fs->b, str); }
+
+static void put_u(struct fstate *fs, uint32_t v) {
+  char tmp[12];
+  tw__buf_append(fs->b, tmp, (size_t)(fmt_u32(tmp, v) - tmp));
+}
+
+/* "<pre><v><post>" */
+static void put3(struct fstate *fs, const char *pre, uint32_t v,
+                 const char *post) {
+  put(fs, pre);
+  put_u(fs, v);
+  put(fs, post);
+}
+
+static void copy_name(char *dst, size_t n, const char *src) {
+  size_t len = strlen(src);
+  if (len >= n) len = n - 1;
+  memcpy(dst, src, len);
+  dst[len] = 0;
+}
+
+/* "TWR_ADDR(<slot>, <off>u)" into dst (96 bytes) */
+static void addr_expr(char *dst, const char *slotname, uint32_t off) {
+  char *p = dst;
+  memcpy(p, "TWR_ADDR(", 9);
+  p += 9;
+  size_t len = strlen(slotname);
+  if (len > 40) len = 40;
+  memcpy(p, slotname, len);
+  p += len;
+  *p++ = ',';
+  *p++ = ' ';
+  p = fmt_u32(p, off);
+  *p++ = 'u';
+  *p++ = ')';
+  *p = 0;
 }
 
 /* ---- control ---- */
@@ -260,11 +321,13 @@ static void emit_branch(struct fstate *fs, uint32_t depth) {
     /* The destination slot has the label's type; above the current
      * height (never: dst < src <= h) or below it the type matches. */
     fs->types[dst] = fs->types[src];
-    const char *d = slot(fs, dst);
-    out(fs, "%s = %s;\n", d, slot(fs, src));
+    put(fs, slot(fs, dst));
+    put(fs, " = ");
+    put(fs, slot(fs, src));
+    put(fs, ";\n");
     fs->types[dst] = save;
   }
-  out(fs, "goto L%" PRIu32 ";\n", c->label);
+  put3(fs, "goto L", c->label, ";\n");
 }
 
 /* ---- calls ---- */
@@ -285,11 +348,16 @@ static int emit_call(struct fstate *fs, uint32_t typeidx, const char *callee,
     if (rc) return rc;
     uint8_t old = base < fs->height ? fs->types[base] : 0;
     fs->types[base] = rt[0];
-    out(fs, "%s = ", slot(fs, base));
+    put(fs, slot(fs, base));
+    put(fs, " = ");
     if (base < fs->height) fs->types[base] = old;
   }
-  out(fs, "%s%s", callee, envx);
-  for (uint32_t i = 0; i < np; i++) out(fs, ", %s", slot(fs, base + i));
+  put(fs, callee);
+  put(fs, envx);
+  for (uint32_t i = 0; i < np; i++) {
+    put(fs, ", ");
+    put(fs, slot(fs, base + i));
+  }
   if (nr > 1) {
     out(fs, ", mr_");
     if (nr > fs->max_mr) fs->max_mr = nr;
@@ -428,8 +496,11 @@ static int simd(struct fstate *fs, const struct tw__instr *in) {
     snprintf(args[k], sizeof args[k], "%s", slot(fs, h - np + k));
   unsigned imm = tw__op_imm(in->op);
   if (imm == TW_IMM_MEMARG || imm == TW_IMM_MEMARG_LANE)
-    snprintf(addr, sizeof addr, "TWR_ADDR(in, %s, %" PRIu32 "u)", args[0],
+    {
+    snprintf(addr, sizeof addr, "TWR_ADDR(%s, %" PRIu32 "u)", args[0],
              in->offs);
+    fs->uses_mem = true;
+  }
   fs->height -= np;
   char dst[24] = "";
   if (colon[1]) {
@@ -491,12 +562,18 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     blocktype(fs, in, &c);
     if (op == TW_OP_IF) {
       NEED(1);
-      out(fs, "if (!%s) goto L%" PRIu32 "_e;\n", slot(fs, h - 1), c.label);
+      put(fs, "if (!");
+      put(fs, slot(fs, h - 1));
+      put3(fs, ") goto L", c.label, "_e;\n");
       fs->height--;
     }
     NEED(c.np);
     c.base = fs->height - c.np;
-    if (op == TW_OP_LOOP) out(fs, "L%" PRIu32 ":;\nTWR_POLL(x);\n", c.label);
+    if (op == TW_OP_LOOP) {
+      if (!fs->check_set) fs->check_pos = fs->top_pos, fs->check_set = true;
+      put3(fs, "L", c.label, ":;\nTWR_POLL(x);\n");
+      fs->has_loop = true;
+    }
     return push_ctl(fs, &c);
   }
   case TW_OP_ELSE: {
@@ -518,9 +595,8 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
       fs->unreachable = false;
       return 0;
     }
-    if (c->kind == CTL_IF && !c->has_else)
-      out(fs, "L%" PRIu32 "_e:;\n", c->label);
-    if (c->kind != CTL_LOOP) out(fs, "L%" PRIu32 ":;\n", c->label);
+    if (c->kind == CTL_IF && !c->has_else) put3(fs, "L", c->label, "_e:;\n");
+    if (c->kind != CTL_LOOP) put3(fs, "L", c->label, ":;\n");
     rc = set_stack(fs, c->base, c->nr, c->rt);
     fs->nctl--;
     fs->unreachable = false;
@@ -535,10 +611,12 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
   case TW_OP_BR_IF:
     NEED(1);
     if (in->idx >= fs->nctl) return fail(fs, TW_EINVALID, in->offset, "bad label");
-    out(fs, "if (%s) {\n", slot(fs, h - 1));
+    put(fs, "if (");
+    put(fs, slot(fs, h - 1));
+    put(fs, ") {\n");
     fs->height--;
     emit_branch(fs, in->idx);
-    out(fs, "}\n");
+    put(fs, "}\n");
     return 0;
   case TW_OP_BR_TABLE: {
     NEED(1);
@@ -572,8 +650,12 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     uint32_t t = tw__module_func_type(fs->m, f);
     char head[64];
     NEED(fs->m->types[t].nparams);
+    fs->has_call = true;
+    if (!fs->check_set) fs->check_pos = fs->top_pos, fs->check_set = true;
     if (f >= fs->m->nfunc_imports) {
-      snprintf(head, sizeof head, "f%" PRIu32 "(", f);
+      *fmt_u32(head + 1, f) = 0;
+      head[0] = 'f';
+      strcat(head, "(");
       return emit_call(fs, t, head, "x, env");
     }
     snprintf(head, sizeof head, "((twm_sig%" PRIu32 ")in->funcs[%" PRIu32 "]->fn)(",
@@ -585,6 +667,8 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
   case TW_OP_CALL_INDIRECT: {
     uint32_t t = in->idx;
     NEED(1 + fs->m->types[t].nparams);
+    fs->has_call = true;
+    if (!fs->check_set) fs->check_pos = fs->top_pos, fs->check_set = true;
     out(fs,
         "{ const struct twr_table *T_ = in->tables[%" PRIu32 "];\n"
         "twr_u32 i_ = %s;\n"
@@ -620,13 +704,16 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
   case TW_OP_LOCAL_GET:
     if (in->idx >= fs->nlocals) return fail(fs, TW_EINVALID, in->offset, "bad local");
     if ((rc = push(fs, fs->ltypes[in->idx], &d))) return rc;
-    out(fs, "%s = l%" PRIu32 ";\n", slot(fs, d), in->idx);
+    put(fs, slot(fs, d));
+    put3(fs, " = l", in->idx, ";\n");
     return 0;
   case TW_OP_LOCAL_SET:
   case TW_OP_LOCAL_TEE:
     NEED(1);
     if (in->idx >= fs->nlocals) return fail(fs, TW_EINVALID, in->offset, "bad local");
-    out(fs, "l%" PRIu32 " = %s;\n", in->idx, slot(fs, h - 1));
+    put3(fs, "l", in->idx, " = ");
+    put(fs, slot(fs, h - 1));
+    put(fs, ";\n");
     if (op == TW_OP_LOCAL_SET) fs->height--;
     return 0;
   case TW_OP_GLOBAL_GET: {
@@ -668,7 +755,8 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     return 0;
   case TW_OP_I32_CONST:
     if ((rc = push(fs, TW_T_I32, &d))) return rc;
-    out(fs, "%s = %" PRIu32 "u;\n", slot(fs, d), (uint32_t)in->i64);
+    put(fs, slot(fs, d));
+    put3(fs, " = ", (uint32_t)in->i64, "u;\n");
     return 0;
   case TW_OP_I64_CONST:
     if ((rc = push(fs, TW_T_I64, &d))) return rc;
@@ -761,21 +849,30 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
   const char *le = load_expr(op);
   if (le) {
     NEED(1);
-    snprintf(addr, sizeof addr, "TWR_ADDR(in, %s, %" PRIu32 "u)", slot(fs, h - 1),
-             in->offs);
+    addr_expr(addr, slot(fs, h - 1), in->offs);
+    fs->uses_mem = true;
     const char *sig = tw__op_sig(op);
     fs->types[h - 1] = sig_type(sig[2]);
-    out(fs, "%s = ", slot(fs, h - 1));
+    put(fs, slot(fs, h - 1));
+    put(fs, " = ");
     subst(fs, le, NULL, NULL, addr);
-    out(fs, ";\n");
+    put(fs, ";\n");
     return 0;
   }
   const char *st = store_type(op);
   if (st) {
     NEED(2);
-    snprintf(addr, sizeof addr, "TWR_ADDR(in, %s, %" PRIu32 "u)", slot(fs, h - 2),
-             in->offs);
-    out(fs, "TWR_STORE(%s, %s, (%s)%s);\n", st, addr, st, slot(fs, h - 1));
+    addr_expr(addr, slot(fs, h - 2), in->offs);
+    fs->uses_mem = true;
+    put(fs, "TWR_STORE(");
+    put(fs, st);
+    put(fs, ", ");
+    put(fs, addr);
+    put(fs, ", (");
+    put(fs, st);
+    put(fs, ")");
+    put(fs, slot(fs, h - 1));
+    put(fs, ");\n");
     fs->height -= 2;
     return 0;
   }
@@ -791,13 +888,14 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
   uint32_t np = sig[0] == ':' ? 0 : sig[1] == ':' ? 1 : 2;
   NEED(np);
   char a0[24] = "", a1[24] = "";
-  if (np >= 1) snprintf(a0, sizeof a0, "%s", slot(fs, h - np));
-  if (np >= 2) snprintf(a1, sizeof a1, "%s", slot(fs, h - 1));
+  if (np >= 1) copy_name(a0, sizeof a0, slot(fs, h - np));
+  if (np >= 2) copy_name(a1, sizeof a1, slot(fs, h - 1));
   fs->height -= np;
   if ((rc = push(fs, sig_type(sig[np + 1]), &d))) return rc;
-  out(fs, "%s = ", slot(fs, d));
+  put(fs, slot(fs, d));
+  put(fs, " = ");
   subst(fs, tpl, a0, a1, NULL);
-  out(fs, ";\n");
+  put(fs, ";\n");
   return 0;
 #undef NEED
 }
@@ -864,6 +962,7 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
       break;
     }
     if ((rc = tw__reader_next(&r, &ins, err, errlen))) break;
+    if (fs.nctl == 1) fs.top_pos = scratch->len;
     if ((rc = instr(&fs, &ins))) break;
     if (fs.height > maxd) maxd = fs.height;
     if (scratch->error) {
@@ -889,10 +988,38 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
   }
   declare_slots(&fs, o, maxd < fs.cap ? maxd + 1 : fs.cap);
   if (fs.max_mr) tw__buf_printf(o, "twr_val mr_[%" PRIu32 "];\n", fs.max_mr);
+  if (fs.uses_mem) tw__buf_puts(o, "twr_u8 *const m0_ = in->mem0;\n");
+  tw__buf_puts(o, "(void)x;\n(void)in;\n");
+  /* Entry checks. Polls: every loop header polls; a function that calls
+   * polls before its first call (a call tree without loops can still run
+   * for exponential time); code without loops and calls runs in time
+   * bounded by its size and needs no poll. The stack check guards the
+   * frames of calls; leaves (no calls) with a small frame go without:
+   * the runtime keeps a margin (>= 32 KiB, default 256 KiB) below
+   * stack_limit that covers one such frame plus the runtime services a
+   * leaf may call.
+   * Both checks go not at the entry but before the top-level instruction
+   * holding the function's first call or loop (check_pos): every later
+   * instruction is reached only through it (structured control flow: no
+   * branch enters a top-level instruction from before it), and the code
+   * before it runs in bounded time and calls nothing. A fast path that
+   * returns early (fib's n < 2) then skips the checks, and gcc can
+   * shrink-wrap or split the function around it. Large frames are checked
+   * at the entry. */
   uint64_t nvars = (uint64_t)fs.nlocals + maxd + fs.max_mr;
-  tw__buf_printf(o, "(void)in;\nTWR_ENTER(x, %" PRIu64 "u);\nTWR_POLL(x);\n",
-                 nvars * 16 + 256);
-  tw__buf_append(o, scratch->data, scratch->len);
+  uint64_t est = nvars * 16 + 256;
+  size_t cpos = fs.check_set ? fs.check_pos : 0;
+  if (est > 4096) {
+    tw__buf_printf(o, "TWR_ENTER(x, %" PRIu64 "u);\n", est);
+    cpos = 0;
+  }
+  if (cpos > scratch->len) cpos = scratch->len;
+  tw__buf_append(o, scratch->data, cpos);
+  if (fs.has_loop || fs.has_call) tw__buf_puts(o, "TWR_EPOCH(x);\n");
+  if (fs.has_call && est <= 4096)
+    tw__buf_printf(o, "TWR_ENTER(x, %" PRIu64 "u);\n", est);
+  if (fs.has_call) tw__buf_puts(o, "TWR_POLL(x);\n");
+  tw__buf_append(o, scratch->data + cpos, scratch->len - cpos);
   tw__buf_puts(o, "}\n\n");
   rc = o->error;
 

@@ -9,22 +9,53 @@
 #ifndef TW_CODEGEN_PRELUDE_H
 #define TW_CODEGEN_PRELUDE_H
 
-/* ---- entry checks ---- */
+/* ---- entry checks ----
+ * Every function body starts with (emit_func.c decides which apply):
+ *   struct twr_inst *in = env;
+ *   twr_u8 *const m0_ = in->mem0;                 if it touches memory 0
+ *   volatile twr_u64 *const ep_ = x->epoch;       if it polls
+ *   TWR_ENTER(x, est);                            unless a small leaf
+ *   TWR_POLL(x);                                  if it makes calls
+ * mem0 and the epoch pointer never change during a call (abi.h), so they
+ * are read once: a may_alias guest store would otherwise force gcc to
+ * reload them after every store. The deadline is read at every poll:
+ * another thread may set it to 0 to interrupt the call. */
+
+/* The stack pointer, for the stack check. gcc/clang on x86-64 and
+ * aarch64 read it with an (ordinary, movable) asm, so the check does not
+ * need a stack slot and gcc can still shrink-wrap the prologue; else the
+ * address of a local stands in for it. */
+#if defined(__GNUC__) && !defined(__TINYC__) && defined(__x86_64__)
+#define TWR_SP(sp) __asm__("movq %%rsp, %0" : "=r"(sp))
+#elif defined(__GNUC__) && !defined(__TINYC__) && defined(__aarch64__)
+#define TWR_SP(sp) __asm__("mov %0, sp" : "=r"(sp))
+#else
+#define TWR_SP(sp)                                                          \
+  do {                                                                      \
+    char probe_;                                                            \
+    (sp) = (twr_uptr)&probe_;                                               \
+  } while (0)
+#endif
 
 /* Native stack check at function entry: `est` bytes is the estimated
  * frame of the function being entered. */
 #define TWR_ENTER(x, est)                                                   \
   do {                                                                      \
-    char probe_;                                                            \
-    if ((twr_uptr)&probe_ - (twr_uptr)(est) < (twr_uptr)(x)->stack_limit)   \
-      TWR_TRAP((x), TWR_TRAP_STACK_EXHAUSTED);                         \
+    twr_uptr sp_;                                                           \
+    TWR_SP(sp_);                                                            \
+    if (sp_ - (twr_uptr)(est) < (twr_uptr)(x)->stack_limit)                 \
+      TWR_TRAP((x), TWR_TRAP_STACK_EXHAUSTED);                              \
   } while (0)
 
-/* Deadline poll, at function entry and every loop header. */
+/* The epoch pointer, read once per call. */
+#define TWR_EPOCH(x) volatile twr_u64 *const ep_ = (x)->epoch
+/* Deadline poll, at function entry and every loop header. Both words are
+ * read anew at each poll (volatile): the timer thread advances *epoch and
+ * an interrupt sets deadline to 0 from another thread. */
 #define TWR_POLL(x)                                                         \
   do {                                                                      \
-    if (*(x)->epoch > (x)->deadline)                                        \
-      TWR_TRAP((x), TWR_TRAP_DEADLINE);                                \
+    if (*ep_ > *(volatile twr_u64 *)&(x)->deadline)                         \
+      TWR_TRAP((x), TWR_TRAP_DEADLINE);                                     \
   } while (0)
 
 /* Traps never return (the runtime unwinds); telling gcc/clang so keeps
@@ -40,25 +71,84 @@ __attribute__((noreturn, cold)) static void twr_trap(struct twr_exec *x,
 #define TWR_TRAP(x, code) (x)->rt->trap((x), (code))
 #endif
 
-/* ---- linear memory access (little-endian host assumed) ---- */
-#if defined(__TINYC__)
-/* tcc does not optimise on aliasing; x86-64 tolerates unaligned access. */
+/* ---- linear memory access (little-endian host assumed) ----
+ * Addresses are m0_ + (u64)addr + offset: 32-bit addresses plus a 32-bit
+ * offset stay inside the 8 GiB reservation, so out of bounds faults in a
+ * guard page and the signal handler turns the fault into a trap.
+ *
+ * What a load must keep under an optimising compiler, and how:
+ *  (a) An executed load must really access memory, even when its value
+ *      is never used (traps.wast "no_dce": a dropped out-of-bounds load
+ *      still traps). Seeing that in the codegen is not enough: a value
+ *      stored into a local that is overwritten before use, or used on
+ *      one branch only (gcc sinks the load into that branch), or feeding
+ *      a store that a later store kills, is dead to gcc too. So every
+ *      load's value is handed to an empty asm that takes it in a
+ *      register (TWR_KEEP): an asm without outputs is volatile, never
+ *      deleted, so the load executes on every path that reaches it. Unlike
+ *      a volatile load, the load itself stays an ordinary memory read:
+ *      gcc may CSE two loads of the same address with no store between,
+ *      hoist an invariant load out of a loop, and schedule freely. The
+ *      asm costs no instruction; it does keep a loaded value in a
+ *      register (no load folded into an ALU operand) and, like volatile,
+ *      keeps gcc from vectorizing the loop. (Not measured yet: xoring
+ *      every value into a per-function sink consumed once at exit, which
+ *      would let gcc vectorize but costs an instruction per load.)
+ *  (b) Order. Loads and stores are may_alias, so gcc moves a load above
+ *      an earlier store only when it proves the two do not overlap (same
+ *      base, disjoint constant offsets); stores keep their order unless
+ *      gcc proves the same. If the moved access is the one that traps,
+ *      an earlier in-bounds store of the same function may not be
+ *      visible after the trap. That is the same exposure plain stores
+ *      had under the old volatile loads (volatile orders only volatile
+ *      accesses), it needs an out-of-bounds access within a few
+ *      instructions of a store to a provably different address, and the
+ *      only alternative that rules it out in C (a compiler barrier per
+ *      access) disables CSE and scheduling of all of memory. Accepted:
+ *      a trap is still raised, at the same instruction; only the
+ *      visibility of such neighbouring stores can differ. tier 0 (tcc)
+ *      never reorders. */
+#if defined(__TINYC__) || !defined(__GNUC__)
+/* tcc does not optimise on aliasing or delete loads; x86-64 tolerates
+ * unaligned access. */
 #define TWR_LOAD(T, p) (*(const T *)(const void *)(p))
 #define TWR_STORE(T, p, v) (*(T *)(void *)(p) = (v))
 #else
-/* Loads are volatile so that gcc/clang never delete one whose value is
- * unused: an out-of-bounds load must still fault (and trap) when the
- * program drops its result. Stores are never dead to the compiler. */
 typedef twr_u8 __attribute__((aligned(1), may_alias)) twr_ua_twr_u8;
 typedef twr_u16 __attribute__((aligned(1), may_alias)) twr_ua_twr_u16;
 typedef twr_u32 __attribute__((aligned(1), may_alias)) twr_ua_twr_u32;
 typedef twr_u64 __attribute__((aligned(1), may_alias)) twr_ua_twr_u64;
 typedef float __attribute__((aligned(1), may_alias)) twr_ua_float;
 typedef double __attribute__((aligned(1), may_alias)) twr_ua_double;
-#define TWR_LOAD(T, p) (*(const volatile twr_ua_##T *)(const void *)(p))
+#if defined(__x86_64__) || defined(__aarch64__)
+#define TWR_KEEP_I(v) __asm__("" : : "r"(v))
+#if defined(__x86_64__)
+#define TWR_KEEP_F(v) __asm__("" : : "x"(v))
+#else
+#define TWR_KEEP_F(v) __asm__("" : : "w"(v))
+#endif
+#define TWR_LD(T, K)                                                        \
+  __attribute__((always_inline)) static inline T twr_ld_##T(const void *p) { \
+    T v = *(const twr_ua_##T *)p;                                           \
+    K(v);                                                                   \
+    return v;                                                               \
+  }
+#else /* other targets: volatile loads (always kept, never reordered) */
+#define TWR_LD(T, K)                                                        \
+  static inline T twr_ld_##T(const void *p) {                               \
+    return *(const volatile twr_ua_##T *)p;                                 \
+  }
+#endif
+TWR_LD(twr_u8, TWR_KEEP_I)
+TWR_LD(twr_u16, TWR_KEEP_I)
+TWR_LD(twr_u32, TWR_KEEP_I)
+TWR_LD(twr_u64, TWR_KEEP_I)
+TWR_LD(float, TWR_KEEP_F)
+TWR_LD(double, TWR_KEEP_F)
+#define TWR_LOAD(T, p) twr_ld_##T((const void *)(p))
 #define TWR_STORE(T, p, v) (*(twr_ua_##T *)(void *)(p) = (v))
 #endif
-#define TWR_ADDR(in, a, off) ((in)->mem0 + (twr_u64)(a) + (twr_u64)(off))
+#define TWR_ADDR(a, off) (m0_ + (twr_u64)(a) + (twr_u64)(off))
 
 /* ---- libm ---- */
 #if defined(__TINYC__) || !defined(__GNUC__)
