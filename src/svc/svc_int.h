@@ -106,6 +106,9 @@ struct tw__svc {
   struct tw__db *db;
   struct tw__artifacts *art;
   uint8_t pepper[32];
+  /* EVP_MAC_CTX keyed with the pepper once (auth.c); only ever duplicated
+   * (a const use, safe from many threads) after the start. */
+  void *tok_mac;
   _Atomic bool ready, draining;
 
   pthread_mutex_t engines_mu;
