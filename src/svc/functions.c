@@ -695,8 +695,9 @@ static int parse_typed(const uint8_t *body, size_t len, json_t **root,
   return 0;
 }
 
-/* Takes a slot of the tenant's instance and memory quotas. */
-static bool quota_take(struct svc_fn *fn) {
+/* Takes a slot of the tenant's instance and memory quotas (local and GPU
+ * invocations alike); svc_quota_give returns it. */
+bool svc_quota_take(struct svc_fn *fn) {
   struct svc_tenant *t = fn->tenant;
   if (!t) return true;
   int64_t n = atomic_fetch_add(&t->running, 1) + 1;
@@ -710,7 +711,7 @@ static bool quota_take(struct svc_fn *fn) {
   return true;
 }
 
-static void quota_give(struct svc_fn *fn) {
+void svc_quota_give(struct svc_fn *fn) {
   struct svc_tenant *t = fn->tenant;
   if (!t) return;
   atomic_fetch_sub(&t->running, 1);
@@ -757,7 +758,7 @@ static enum svc_outcome invoke_typed(struct tw__svc *svc, struct svc_fn *fn,
     tw__reply_error(out, 400, "bad_request", "%s", err);
     goto done;
   }
-  if (!quota_take(fn)) {
+  if (!svc_quota_take(fn)) {
     tw__reply_error(out, 429, "quota_exceeded",
                     "tenant '%s' is at its concurrent instance or memory "
                     "quota",
@@ -810,7 +811,7 @@ static enum svc_outcome invoke_typed(struct tw__svc *svc, struct svc_fn *fn,
   }
   atomic_fetch_sub(&fn->busy, 1);
   atomic_fetch_sub(&svc->running, 1);
-  quota_give(fn);
+  svc_quota_give(fn);
 done:
   if (argv != stack_args) tw__free(argv);
   if (resv != stack_res) tw__free(resv);
@@ -831,7 +832,7 @@ static enum svc_outcome invoke_handler(struct tw__svc *svc, struct svc_fn *fn,
   (void)fn;
   return OUT_ERROR;
 #else
-  if (!quota_take(fn)) {
+  if (!svc_quota_take(fn)) {
     tw__reply_error(out, 429, "quota_exceeded",
                     "tenant '%s' is at its concurrent instance or memory "
                     "quota",
@@ -916,7 +917,7 @@ done:
   if (w) tw_wasi_free(w);
   atomic_fetch_sub(&fn->busy, 1);
   atomic_fetch_sub(&svc->running, 1);
-  quota_give(fn);
+  svc_quota_give(fn);
   return o;
 #endif
 }

@@ -171,28 +171,6 @@ int svc_gpu_fn_init(struct svc_fn *fn, const uint8_t *wasm, size_t len,
 
 /* ---- Invocations ---- */
 
-/* The tenant's concurrent instance and memory quotas, as for local
- * functions. */
-static bool quota_take(struct svc_fn *fn) {
-  struct svc_tenant *t = fn->tenant;
-  if (!t) return true;
-  int64_t n = atomic_fetch_add(&t->running, 1) + 1;
-  int64_t m = atomic_fetch_add(&t->memory, (int64_t)fn->rec.memory_bytes) +
-              (int64_t)fn->rec.memory_bytes;
-  if (n > t->rec.max_instances || m > t->rec.max_memory_bytes) {
-    atomic_fetch_sub(&t->running, 1);
-    atomic_fetch_sub(&t->memory, (int64_t)fn->rec.memory_bytes);
-    return false;
-  }
-  return true;
-}
-
-static void quota_give(struct svc_fn *fn) {
-  struct svc_tenant *t = fn->tenant;
-  if (!t) return;
-  atomic_fetch_sub(&t->running, 1);
-  atomic_fetch_sub(&t->memory, (int64_t)fn->rec.memory_bytes);
-}
 
 static enum svc_outcome rejected(struct svc_fn *fn, struct tw__reply *out) {
   tw__reply_error(out, 429, "quota_exceeded",
@@ -345,7 +323,7 @@ static enum svc_outcome gpu_typed(struct tw__svc *svc, struct svc_fn *fn,
     tw__reply_error(out, 400, "bad_request", "%s", err);
     goto done;
   }
-  if (!quota_take(fn)) {
+  if (!svc_quota_take(fn)) {
     o = rejected(fn, out);
     goto done;
   }
@@ -375,7 +353,7 @@ static enum svc_outcome gpu_typed(struct tw__svc *svc, struct svc_fn *fn,
     }
   }
   tw_gpu_result_free(&res);
-  quota_give(fn);
+  svc_quota_give(fn);
 done:
   json_decref(root);
   return o;
@@ -385,7 +363,7 @@ done:
 static enum svc_outcome gpu_handler(struct tw__svc *svc, struct svc_fn *fn,
                                     const uint8_t *body, size_t len,
                                     struct tw__reply *out) {
-  if (!quota_take(fn)) return rejected(fn, out);
+  if (!svc_quota_take(fn)) return rejected(fn, out);
   enum svc_outcome o = OUT_ERROR;
   const char *argv[] = {fn->rec.name};
   tw_gpu_request_t req;
@@ -423,7 +401,7 @@ static enum svc_outcome gpu_handler(struct tw__svc *svc, struct svc_fn *fn,
     }
   }
   tw_gpu_result_free(&res);
-  quota_give(fn);
+  svc_quota_give(fn);
   return o;
 }
 

@@ -156,6 +156,10 @@ void svc_functions_free(struct tw__svc *svc);
 struct svc_fn *svc_fn_get(struct tw__svc *svc, const char *tenant,
                           const char *name);
 void svc_fn_put(struct svc_fn *fn);
+/* The tenant's concurrent-instance and memory quotas for one invocation:
+ * take returns false (and takes nothing) when either would be exceeded. */
+bool svc_quota_take(struct svc_fn *fn);
+void svc_quota_give(struct svc_fn *fn);
 void svc_engines_free(struct tw__svc *svc);
 /* auth.c */
 int svc_tokens_bootstrap(struct tw__svc *svc);
