@@ -37,6 +37,12 @@ struct fstate {
   uint32_t nlocals;
   uint8_t *types; /* operand stack types */
   uint8_t *used;  /* per depth: bit per slot type declared */
+  /* Deferred pushes (see rd): per depth, what the slot would have been
+   * assigned and was not yet: PEND_LOCAL (pv: its index) or an integer
+   * constant (pv: its bits). */
+  uint8_t *pk;
+  uint64_t *pv;
+  uint32_t npend;
   uint32_t height, cap;
   struct ctl *ctl;
   uint32_t nctl, ctlcap;
@@ -48,6 +54,7 @@ struct fstate {
   size_t top_pos;  /* body offset of the current top-level instruction */
   size_t check_pos; /* where the entry checks go (see tw__cg_func) */
   bool check_set;
+  bool check_loop; /* check_pos is a top-level loop: its header polls */
   bool unreachable;
   uint32_t skip; /* nesting of blocks opened inside skipped code */
   char names[4][24];
@@ -159,6 +166,13 @@ static int reserve(struct fstate *fs, uint32_t n) {
   if (!u) return TW_ENOMEM;
   memset(u + fs->cap, 0, ncap - fs->cap);
   fs->used = u;
+  uint8_t *k = tw__realloc(fs->pk, ncap);
+  if (!k) return TW_ENOMEM;
+  memset(k + fs->cap, 0, ncap - fs->cap);
+  fs->pk = k;
+  uint64_t *v = tw__reallocarray(fs->pv, ncap, sizeof *v);
+  if (!v) return TW_ENOMEM;
+  fs->pv = v;
   fs->cap = ncap;
   return 0;
 }
@@ -176,9 +190,82 @@ static const char *slot(struct fstate *fs, uint32_t d) {
   return s;
 }
 
+enum { PEND_NONE, PEND_LOCAL, PEND_I32, PEND_I64 };
+
+/* Deferred values. local.get and i32/i64.const do not assign their slot;
+ * the slot is marked pending, and the instructions that only read their
+ * operands as expressions (numeric operators, loads, stores, local.set,
+ * local.tee, drop) read the local or the literal in its place (rd). Every
+ * other instruction first assigns all pending slots (flush_pending), so
+ * labels, branches and calls see the slots as before. A local is written
+ * only by local.set/tee, which first assigns the slots still pending on
+ * it. Fewer statements: tcc's time is per statement. */
+static const char *pend_name(struct fstate *fs, uint32_t d) {
+  char *s = fs->names[fs->nameix++ & 3];
+  char *p = s;
+  uint64_t v = fs->pv[d];
+  if (fs->pk[d] == PEND_LOCAL) {
+    *p++ = 'l';
+    p = fmt_u32(p, (uint32_t)v);
+  } else if (fs->pk[d] == PEND_I32) {
+    p = fmt_u32(p, (uint32_t)v);
+    *p++ = 'u';
+  } else {
+    char tmp[20];
+    int n = 0;
+    do {
+      tmp[n++] = (char)('0' + v % 10);
+      v /= 10;
+    } while (v);
+    while (n) *p++ = tmp[--n];
+    memcpy(p, "ull", 3);
+    p += 3;
+  }
+  *p = 0;
+  return s;
+}
+
+/* The value at depth d as an expression, for an instruction that
+ * consumes it. */
+static const char *rd(struct fstate *fs, uint32_t d) {
+  if (!fs->pk[d]) return slot(fs, d);
+  const char *s = pend_name(fs, d);
+  fs->pk[d] = PEND_NONE;
+  fs->npend--;
+  return s;
+}
+
+static void put(struct fstate *fs, const char *str);
+
+/* Assigns pending slots below the height; only those holding local
+ * `only` if only != UINT32_MAX. */
+static void flush_pending(struct fstate *fs, uint32_t only, uint32_t except) {
+  for (uint32_t d = 0; d < fs->height && fs->npend; d++) {
+    if (!fs->pk[d] || d == except) continue;
+    if (only != UINT32_MAX &&
+        !(fs->pk[d] == PEND_LOCAL && fs->pv[d] == only))
+      continue;
+    put(fs, slot(fs, d));
+    put(fs, " = ");
+    put(fs, rd(fs, d));
+    put(fs, ";\n");
+  }
+}
+
+static void set_pending(struct fstate *fs, uint32_t d, uint8_t k,
+                        uint64_t v) {
+  fs->pk[d] = k;
+  fs->pv[d] = v;
+  fs->npend++;
+}
+
 static int push(struct fstate *fs, uint8_t t, uint32_t *d) {
   int rc = reserve(fs, fs->height + 1);
   if (rc) return rc;
+  if (fs->pk[fs->height]) {
+    fs->pk[fs->height] = PEND_NONE;
+    fs->npend--;
+  }
   fs->types[fs->height] = t;
   *d = fs->height++;
   return 0;
@@ -519,6 +606,18 @@ static int simd(struct fstate *fs, const struct tw__instr *in) {
 
 /* ---- the instruction switch ---- */
 
+/* Instructions that may read deferred values (see rd). */
+static bool reads_only(unsigned op) {
+  switch (op) {
+  case TW_OP_LOCAL_GET: case TW_OP_LOCAL_SET: case TW_OP_LOCAL_TEE:
+  case TW_OP_I32_CONST: case TW_OP_I64_CONST: case TW_OP_DROP:
+    return true;
+  default:
+    return op < 0x200 && (load_expr(op) || store_type(op) ||
+                          tw__cg_num_template(op));
+  }
+}
+
 static int instr(struct fstate *fs, const struct tw__instr *in) {
   unsigned op = in->op;
   uint32_t h = fs->height, d;
@@ -537,6 +636,7 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     }
     if (op != TW_OP_END && !(op == TW_OP_ELSE && fs->skip == 0)) return 0;
   }
+  if (fs->npend && !reads_only(op)) flush_pending(fs, UINT32_MAX, UINT32_MAX);
 
   if (op >= 0x200) return simd(fs, in);
 
@@ -570,7 +670,11 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     NEED(c.np);
     c.base = fs->height - c.np;
     if (op == TW_OP_LOOP) {
-      if (!fs->check_set) fs->check_pos = fs->top_pos, fs->check_set = true;
+      if (!fs->check_set) {
+        fs->check_pos = fs->top_pos;
+        fs->check_set = true;
+        fs->check_loop = fs->nctl == 1;
+      }
       put3(fs, "L", c.label, ":;\nTWR_POLL(x);\n");
       fs->has_loop = true;
     }
@@ -689,6 +793,7 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
   }
   case TW_OP_DROP:
     NEED(1);
+    if (fs->pk[h - 1]) (void)rd(fs, h - 1);
     fs->height--;
     return 0;
   case TW_OP_SELECT:
@@ -704,18 +809,28 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
   case TW_OP_LOCAL_GET:
     if (in->idx >= fs->nlocals) return fail(fs, TW_EINVALID, in->offset, "bad local");
     if ((rc = push(fs, fs->ltypes[in->idx], &d))) return rc;
-    put(fs, slot(fs, d));
-    put3(fs, " = l", in->idx, ";\n");
+    set_pending(fs, d, PEND_LOCAL, in->idx);
     return 0;
   case TW_OP_LOCAL_SET:
-  case TW_OP_LOCAL_TEE:
+  case TW_OP_LOCAL_TEE: {
     NEED(1);
     if (in->idx >= fs->nlocals) return fail(fs, TW_EINVALID, in->offset, "bad local");
-    put3(fs, "l", in->idx, " = ");
-    put(fs, slot(fs, h - 1));
-    put(fs, ";\n");
+    bool self = fs->pk[h - 1] == PEND_LOCAL && fs->pv[h - 1] == in->idx;
+    char v[24];
+    /* local.set consumes the value; local.tee leaves it (pending still:
+     * a pending local other than this one is not written here) */
+    copy_name(v, sizeof v,
+              op == TW_OP_LOCAL_SET || !fs->pk[h - 1] ? rd(fs, h - 1)
+                                                      : pend_name(fs, h - 1));
     if (op == TW_OP_LOCAL_SET) fs->height--;
+    if (fs->npend) flush_pending(fs, in->idx, self ? h - 1 : UINT32_MAX);
+    if (!self) {
+      put3(fs, "l", in->idx, " = ");
+      put(fs, v);
+      put(fs, ";\n");
+    }
     return 0;
+  }
   case TW_OP_GLOBAL_GET: {
     uint8_t t = tw__module_global(fs->m, in->idx)->type;
     if ((rc = push(fs, t, &d))) return rc;
@@ -755,12 +870,11 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     return 0;
   case TW_OP_I32_CONST:
     if ((rc = push(fs, TW_T_I32, &d))) return rc;
-    put(fs, slot(fs, d));
-    put3(fs, " = ", (uint32_t)in->i64, "u;\n");
+    set_pending(fs, d, PEND_I32, (uint32_t)in->i64);
     return 0;
   case TW_OP_I64_CONST:
     if ((rc = push(fs, TW_T_I64, &d))) return rc;
-    out(fs, "%s = %" PRIu64 "ull;\n", slot(fs, d), in->i64);
+    set_pending(fs, d, PEND_I64, (uint64_t)in->i64);
     return 0;
   case TW_OP_F32_CONST:
     if ((rc = push(fs, TW_T_F32, &d))) return rc;
@@ -849,7 +963,7 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
   const char *le = load_expr(op);
   if (le) {
     NEED(1);
-    addr_expr(addr, slot(fs, h - 1), in->offs);
+    addr_expr(addr, rd(fs, h - 1), in->offs);
     fs->uses_mem = true;
     const char *sig = tw__op_sig(op);
     fs->types[h - 1] = sig_type(sig[2]);
@@ -862,7 +976,7 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
   const char *st = store_type(op);
   if (st) {
     NEED(2);
-    addr_expr(addr, slot(fs, h - 2), in->offs);
+    addr_expr(addr, rd(fs, h - 2), in->offs);
     fs->uses_mem = true;
     put(fs, "TWR_STORE(");
     put(fs, st);
@@ -871,7 +985,7 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     put(fs, ", (");
     put(fs, st);
     put(fs, ")");
-    put(fs, slot(fs, h - 1));
+    put(fs, rd(fs, h - 1));
     put(fs, ");\n");
     fs->height -= 2;
     return 0;
@@ -888,8 +1002,8 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
   uint32_t np = sig[0] == ':' ? 0 : sig[1] == ':' ? 1 : 2;
   NEED(np);
   char a0[24] = "", a1[24] = "";
-  if (np >= 1) copy_name(a0, sizeof a0, slot(fs, h - np));
-  if (np >= 2) copy_name(a1, sizeof a1, slot(fs, h - 1));
+  if (np >= 1) copy_name(a0, sizeof a0, rd(fs, h - np));
+  if (np >= 2) copy_name(a1, sizeof a1, rd(fs, h - 1));
   fs->height -= np;
   if ((rc = push(fs, sig_type(sig[np + 1]), &d))) return rc;
   put(fs, slot(fs, d));
@@ -1017,8 +1131,10 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
   tw__buf_append(o, scratch->data, cpos);
   if (fs.has_loop || fs.has_call) tw__buf_puts(o, "TWR_EPOCH(x);\n");
   if (fs.has_call && est <= 4096)
-    tw__buf_printf(o, "TWR_ENTER(x, %" PRIu64 "u);\n", est);
-  if (fs.has_call) tw__buf_puts(o, "TWR_POLL(x);\n");
+    tw__buf_printf(o, "TWR_ENTER_S(x, %" PRIu64 "u);\n", est);
+  /* A top-level loop at check_pos polls at its header, right after. */
+  if (fs.has_call && !(fs.check_loop && cpos == fs.check_pos))
+    tw__buf_puts(o, "TWR_POLL(x);\n");
   tw__buf_append(o, scratch->data + cpos, scratch->len - cpos);
   tw__buf_puts(o, "}\n\n");
   rc = o->error;
@@ -1027,6 +1143,8 @@ done:
   tw__free(fs.ltypes);
   tw__free(fs.types);
   tw__free(fs.used);
+  tw__free(fs.pk);
+  tw__free(fs.pv);
   tw__free(fs.ctl);
   return rc;
 }
