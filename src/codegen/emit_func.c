@@ -305,6 +305,17 @@ static void out(struct fstate *fs, const char *fmt, ...) {
   tw__free(big);
 }
 
+/* Calls runtime service `service` (bulk memory and table operations) with
+ * the instruction's index immediates, already formatted in `imms`, and the
+ * top three operands, which it pops. */
+static void rt_call3(struct fstate *fs, const char *service,
+                     const char *imms) {
+  uint32_t h = fs->height;
+  out(fs, "x->rt->%s(x, in, %s, %s, %s, %s);\n", service, imms,
+      slot(fs, h - 3), slot(fs, h - 2), slot(fs, h - 1));
+  fs->height -= 3;
+}
+
 /* Hand-written formatting for the hot paths (printf dominated tier-0
  * code generation): decimal u32, names, fixed strings. */
 static void put(struct fstate *fs, const char *str) { tw__buf_puts(fs->b, str); }
@@ -900,40 +911,33 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     out(fs, "%s = (void *)in->funcs[%" PRIu32 "];\n", slot(fs, d), in->idx);
     return 0;
   case TW_OP_MEMORY_INIT:
+  case TW_OP_MEMORY_COPY:
+  case TW_OP_MEMORY_FILL:
+  case TW_OP_TABLE_INIT:
+  case TW_OP_TABLE_COPY: {
     NEED(3);
-    out(fs, "x->rt->memory_init(x, in, 0u, %" PRIu32 "u, %s, %s, %s);\n",
-        in->idx, slot(fs, h - 3), slot(fs, h - 2), slot(fs, h - 1));
-    fs->height -= 3;
+    /* Immediates in the order the services take them: memory.init and
+     * memory.fill name memory 0; table.init takes (table, segment). */
+    char imms[32];
+    uint32_t a = in->idx, b = in->idx2;
+    const char *service = "memory_copy";
+    if (op == TW_OP_MEMORY_INIT) service = "memory_init", a = 0, b = in->idx;
+    if (op == TW_OP_TABLE_INIT) service = "table_init", a = in->idx2, b = in->idx;
+    if (op == TW_OP_TABLE_COPY) service = "table_copy";
+    if (op == TW_OP_MEMORY_FILL) {
+      service = "memory_fill";
+      snprintf(imms, sizeof imms, "0u");
+    } else {
+      snprintf(imms, sizeof imms, "%" PRIu32 "u, %" PRIu32 "u", a, b);
+    }
+    rt_call3(fs, service, imms);
     return 0;
+  }
   case TW_OP_DATA_DROP:
     out(fs, "x->rt->data_drop(x, in, %" PRIu32 "u);\n", in->idx);
     return 0;
-  case TW_OP_MEMORY_COPY:
-    NEED(3);
-    out(fs, "x->rt->memory_copy(x, in, %" PRIu32 "u, %" PRIu32 "u, %s, %s, %s);\n",
-        in->idx, in->idx2, slot(fs, h - 3), slot(fs, h - 2), slot(fs, h - 1));
-    fs->height -= 3;
-    return 0;
-  case TW_OP_MEMORY_FILL:
-    NEED(3);
-    out(fs, "x->rt->memory_fill(x, in, 0u, %s, %s, %s);\n", slot(fs, h - 3),
-        slot(fs, h - 2), slot(fs, h - 1));
-    fs->height -= 3;
-    return 0;
-  case TW_OP_TABLE_INIT:
-    NEED(3);
-    out(fs, "x->rt->table_init(x, in, %" PRIu32 "u, %" PRIu32 "u, %s, %s, %s);\n",
-        in->idx2, in->idx, slot(fs, h - 3), slot(fs, h - 2), slot(fs, h - 1));
-    fs->height -= 3;
-    return 0;
   case TW_OP_ELEM_DROP:
     out(fs, "x->rt->elem_drop(x, in, %" PRIu32 "u);\n", in->idx);
-    return 0;
-  case TW_OP_TABLE_COPY:
-    NEED(3);
-    out(fs, "x->rt->table_copy(x, in, %" PRIu32 "u, %" PRIu32 "u, %s, %s, %s);\n",
-        in->idx, in->idx2, slot(fs, h - 3), slot(fs, h - 2), slot(fs, h - 1));
-    fs->height -= 3;
     return 0;
   case TW_OP_TABLE_GROW: {
     NEED(2);
