@@ -19,89 +19,22 @@ import sys
 import tempfile
 import time
 
+import harness
+from harness import check, js
+
 TW, SRC = sys.argv[1], sys.argv[2]
 ADMIN = "admin-test-token-0123456789abcdef"
 WAT = os.path.join(SRC, "tests", "http", "wat")
 EXAMPLES = os.path.join(SRC, "examples")
 TMP = tempfile.mkdtemp(prefix="tw-http-test-")
-passed = failed = 0
 
 
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}", flush=True)
-
-
-class Server:
+class Server(harness.Server):
     def __init__(self, data, config=None, env=None):
-        self.data = data
-        os.makedirs(data, exist_ok=True)
-        self.port_file = os.path.join(data, "port")
-        if os.path.exists(self.port_file):
-            os.unlink(self.port_file)
-        cfg = {"connection_timeout_s": 2, "drain_ms": 3000,
-               "audit_log": os.path.join(data, "audit.log")}
+        cfg = {"connection_timeout_s": 2, "drain_ms": 3000}
         cfg.update(config or {})
-        self.cfg_path = os.path.join(data, "config.json")
-        with open(self.cfg_path, "w") as f:
-            json.dump(cfg, f)
-        e = dict(os.environ, TENSOR_WASM_API_TOKENS=ADMIN,
-                 TENSOR_WASM_LOG="info")
-        e.update(env or {})
-        self.log = open(os.path.join(data, "server.log"), "ab")
-        self.p = subprocess.Popen(
-            [TW, "serve", "--addr", "127.0.0.1:0", "--data", data,
-             "--config", self.cfg_path, "--port-file", self.port_file],
-            env=e, stdout=self.log, stderr=self.log)
-        for _ in range(200):
-            if os.path.exists(self.port_file):
-                break
-            if self.p.poll() is not None:
-                raise RuntimeError("server exited at start")
-            time.sleep(0.05)
-        with open(self.port_file) as f:
-            self.port = int(f.read())
-
-    def stop(self, timeout=15):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        try:
-            rc = self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            rc = self.p.wait()
-        self.log.close()
-        return rc
-
-    def req(self, method, path, body=None, token=None, headers=None,
-            timeout=20):
-        c = http.client.HTTPConnection("127.0.0.1", self.port,
-                                       timeout=timeout)
-        h = dict(headers or {})
-        if token:
-            h["Authorization"] = "Bearer " + token
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
-            h.setdefault("Content-Type", "application/json")
-        elif isinstance(body, str):
-            body = body.encode()
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        hdrs = {k.lower(): v for k, v in r.getheaders()}
-        c.close()
-        return r.status, hdrs, data
-
-
-def js(b):
-    try:
-        return json.loads(b)
-    except Exception:
-        return None
+        super().__init__(TW, ADMIN, data, cfg, env=env)
+        self.data = data
 
 
 def is_error(status, body, code=None):
@@ -612,8 +545,7 @@ try:
 except Exception as e:  # a crash of the harness is a failure, not a pass
     import traceback
     traceback.print_exc()
-    failed += 1
+    check("test run", False, f"{type(e).__name__}: {e}")
 finally:
     shutil.rmtree(TMP, ignore_errors=True)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(harness.summary())

@@ -22,80 +22,33 @@ import tempfile
 import threading
 import time
 
+import harness
+from harness import check, js
+
 TW, SRC, GUESTS = sys.argv[1], sys.argv[2], sys.argv[3]
 ADMIN = "admin-gpu-test-token-0123456789abcdef"
 TMP = tempfile.mkdtemp(prefix="tw-gpu-api-test-")
 QUOTA = 256 << 20
-passed = failed = 0
 
 
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}", flush=True)
-
-
-class Server:
+class Server(harness.Server):
     def __init__(self, name, config=None, mock=True):
-        self.data = os.path.join(TMP, name)
-        os.makedirs(self.data)
-        self.port_file = os.path.join(self.data, "port")
-        cfg = {"connection_timeout_s": 10, "drain_ms": 5000,
-               "audit_log": os.path.join(self.data, "audit.log")}
+        cfg = {"connection_timeout_s": 10, "drain_ms": 5000}
         cfg.update(config or {})
-        path = os.path.join(self.data, "config.json")
-        with open(path, "w") as f:
-            json.dump(cfg, f)
-        env = dict(os.environ, TENSOR_WASM_API_TOKENS=ADMIN,
-                   TENSOR_WASM_LOG="info")
-        env.pop("TW_GPU_MOCK", None)
-        if mock:
-            env["TW_GPU_MOCK"] = "1"
-        self.log = open(os.path.join(self.data, "server.log"), "ab")
-        self.p = subprocess.Popen(
-            [TW, "serve", "--addr", "127.0.0.1:0", "--data",
-             os.path.join(self.data, "d"), "--config", path,
-             "--port-file", self.port_file],
-            env=env, stdout=self.log, stderr=self.log)
-        for _ in range(400):
-            if os.path.exists(self.port_file):
-                break
-            if self.p.poll() is not None:
-                raise RuntimeError("server exited at start")
-            time.sleep(0.05)
-        with open(self.port_file) as f:
-            self.port = int(f.read())
+        home = os.path.join(TMP, name)
+        os.makedirs(home)
+        super().__init__(TW, ADMIN, home, cfg,
+                         data=os.path.join(home, "d"),
+                         env={"TW_GPU_MOCK": "1" if mock else None},
+                         start_s=20)
+        self.data = home
         self.tokens = {}
 
     def stop(self, timeout=20):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        try:
-            rc = self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            rc = self.p.wait()
-        self.log.close()
-        return rc
+        return super().stop(timeout)
 
     def req(self, method, path, body=None, token=ADMIN, headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        h = dict(headers or {})
-        h["Authorization"] = "Bearer " + token
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
-            h["Content-Type"] = "application/json"
-        elif isinstance(body, str):
-            body = body.encode()
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        hdrs = {k.lower(): v for k, v in r.getheaders()}
-        c.close()
-        return r.status, hdrs, data
+        return super().req(method, path, body, token, headers, timeout=60)
 
     def tenant(self, t):
         st, _, b = self.req("POST", "/v1/tokens", {
@@ -115,13 +68,6 @@ class Server:
                             {"export": export, "args": list(args)},
                             self.tokens[t], headers)
         return st, h, js(b)
-
-
-def js(b):
-    try:
-        return json.loads(b)
-    except Exception:
-        return None
 
 
 def err_code(o):
@@ -396,12 +342,12 @@ def main():
               " FAIL " not in out, out)
     except Exception as e:
         check("test run", False, f"{type(e).__name__}: {e}")
-    print(f"{passed} passed, {failed} failed")
-    if failed:
+    rc = harness.summary()
+    if rc:
         print(f"(data kept in {TMP})")
     else:
         shutil.rmtree(TMP, ignore_errors=True)
-    return 1 if failed else 0
+    return rc
 
 
 if __name__ == "__main__":
