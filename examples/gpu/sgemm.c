@@ -30,6 +30,10 @@ __attribute__((export_name("run"))) int32_t run(uint32_t n, uint32_t reps) {
   int32_t rc;
   if ((rc = wasi_cuda_copy_in(da, 0, A, bytes)) != 0) return rc;
   if ((rc = wasi_cuda_copy_in(db, 0, B, bytes)) != 0) return rc;
+  /* Poison the output with NaN: a kernel that leaves elements unwritten
+   * (or a buffer still holding an earlier run's result) must fail. */
+  for (uint32_t i = 0; i < n * n; i++) C[i] = __builtin_nanf("");
+  if ((rc = wasi_cuda_copy_in(dc, 0, C, bytes)) != 0) return rc;
   struct cuda_argv av = {.n = 0};
   argv_buf(&av, da, 0);
   argv_buf(&av, db, 0);
@@ -60,6 +64,9 @@ __attribute__((export_name("run"))) int32_t run(uint32_t n, uint32_t reps) {
       float d = C[i * n + j] - s;
       if (d < 0) d = -d;
       float rel = d / (mag > 1e-20f ? mag : 1e-20f);
+      /* NaN compares false with everything: score it (and anything
+       * absurd) as the worst error, so it cannot pass. */
+      if (!(rel <= 1.0f)) rel = 1.0f;
       if (rel > worst) worst = rel;
     }
   return (int32_t)(worst * 1e6f);
