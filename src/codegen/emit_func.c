@@ -54,7 +54,6 @@ struct fstate {
   size_t top_pos;  /* body offset of the current top-level instruction */
   size_t check_pos; /* where the entry checks go (see tw__cg_func) */
   bool check_set;
-  bool check_loop; /* check_pos is a top-level loop: its header polls */
   bool unreachable;
   uint32_t skip; /* nesting of blocks opened inside skipped code */
   char names[4][24];
@@ -681,11 +680,7 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     NEED(c.np);
     c.base = fs->height - c.np;
     if (op == TW_OP_LOOP) {
-      if (!fs->check_set) {
-        fs->check_pos = fs->top_pos;
-        fs->check_set = true;
-        fs->check_loop = fs->nctl == 1;
-      }
+      if (!fs->check_set) fs->check_pos = fs->top_pos, fs->check_set = true;
       put3(fs, "L", c.label, ":;\nTWR_POLL(x);\n");
       fs->has_loop = true;
     }
@@ -1108,20 +1103,20 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
   if (fs.max_mr) tw__buf_printf(o, "twr_val mr_[%" PRIu32 "];\n", fs.max_mr);
   if (fs.uses_mem) tw__buf_puts(o, "twr_u8 *const m0_ = in->mem0;\n");
   tw__buf_puts(o, "(void)x;\n(void)in;\n");
-  /* Entry checks. Polls: every loop header polls; a function that calls
-   * polls before its first call (a call tree without loops can still run
-   * for exponential time); code without loops and calls runs in time
-   * bounded by its size and needs no poll. The stack check guards the
-   * frames of calls; leaves (no calls) with a small frame go without:
-   * the runtime keeps a margin (>= 32 KiB, default 256 KiB) below
-   * stack_limit that covers one such frame plus the runtime services a
-   * leaf may call.
-   * Both checks go not at the entry but before the top-level instruction
+  /* Entry checks. Every loop header checks whether the call was stopped
+   * (TWR_POLL); a function that calls checks the stack, which also fails
+   * once the call was stopped (abi.h), before its first call: a call tree
+   * without loops can still run for exponential time. Code without loops
+   * and calls runs in time bounded by its size and needs no check. Leaves
+   * (no calls) with a small frame go without the stack check: the runtime
+   * keeps a margin (>= 32 KiB, default 256 KiB) below stack_limit that
+   * covers one such frame plus the runtime services a leaf may call.
+   * The check goes not at the entry but before the top-level instruction
    * holding the function's first call or loop (check_pos): every later
    * instruction is reached only through it (structured control flow: no
    * branch enters a top-level instruction from before it), and the code
    * before it runs in bounded time and calls nothing. A fast path that
-   * returns early (fib's n < 2) then skips the checks, and gcc can
+   * returns early (fib's n < 2) then skips the check, and gcc can
    * shrink-wrap or split the function around it. Large frames are checked
    * at the entry. */
   uint64_t nvars = (uint64_t)fs.nlocals + maxd + fs.max_mr;
@@ -1133,12 +1128,8 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
   }
   if (cpos > scratch->len) cpos = scratch->len;
   tw__buf_append(o, scratch->data, cpos);
-  if (fs.has_loop || fs.has_call) tw__buf_puts(o, "TWR_EPOCH(x);\n");
   if (fs.has_call && est <= 4096)
     tw__buf_printf(o, "TWR_ENTER_S(x, %" PRIu64 "u);\n", est);
-  /* A top-level loop at check_pos polls at its header, right after. */
-  if (fs.has_call && !(fs.check_loop && cpos == fs.check_pos))
-    tw__buf_puts(o, "TWR_POLL(x);\n");
   tw__buf_append(o, scratch->data + cpos, scratch->len - cpos);
   tw__buf_puts(o, "}\n\n");
   rc = o->error;

@@ -13,13 +13,14 @@
  * Every function body starts with (emit_func.c decides which apply):
  *   struct twr_inst *in = env;
  *   twr_u8 *const m0_ = in->mem0;                 if it touches memory 0
- *   volatile twr_u64 *const ep_ = x->epoch;       if it polls
- *   TWR_ENTER(x, est);                            unless a small leaf
- *   TWR_POLL(x);                                  if it makes calls
- * mem0 and the epoch pointer never change during a call (abi.h), so they
- * are read once: a may_alias guest store would otherwise force gcc to
- * reload them after every store. The deadline is read at every poll:
- * another thread may set it to 0 to interrupt the call. */
+ *   TWR_ENTER(x, est);                            if it makes calls
+ * and every loop header has TWR_POLL(x). mem0 never changes during a call
+ * (abi.h), so it is read once: a may_alias guest store would otherwise
+ * force gcc to reload it after every store.
+ * Deadlines and interrupts need no check of their own: the runtime stops
+ * a call by storing TWR_STOPPED into x->stack_limit (abi.h), which fails
+ * the next stack check at a function entry (TWR_ENTER) and the next
+ * TWR_POLL at a loop header. Both read the word anew every time. */
 
 /* The stack pointer, for the stack check. gcc/clang on x86-64 and
  * aarch64 read it with an (ordinary, movable) asm, so the check does not
@@ -38,45 +39,46 @@
 #endif
 
 /* Native stack check at function entry: `est` bytes is the estimated
- * frame of the function being entered. */
+ * frame of the function being entered. A stopped call fails it too (the
+ * runtime's trap handler reports which). */
 #define TWR_ENTER(x, est)                                                   \
   do {                                                                      \
     twr_uptr sp_;                                                           \
     TWR_SP(sp_);                                                            \
-    if (sp_ - (twr_uptr)(est) < (twr_uptr)(x)->stack_limit)                 \
+    if (sp_ - (twr_uptr)(est) < (x)->stack_limit)                           \
       TWR_TRAP((x), TWR_TRAP_STACK_EXHAUSTED);                              \
   } while (0)
 
-/* TWR_ENTER for a frame estimate of at most 4096 bytes (a literal): on
- * x86-64 one lea computes sp - est (3 instructions instead of 4). */
+/* TWR_ENTER for a frame estimate of at most 4096 bytes (a literal). On
+ * x86-64: lea computes sp - est, and an asm goto compares it with the
+ * limit word in memory (gcc does not fold a volatile read into a compare)
+ * and branches: three instructions. asm goto is volatile: never moved or
+ * deleted. */
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__x86_64__)
 #define TWR_ENTER_S(x, est)                                                 \
   do {                                                                      \
+    __label__ low_;                                                         \
     twr_uptr sp_;                                                           \
     __asm__("leaq -%c1(%%rsp), %0" : "=r"(sp_) : "i"(est));                 \
-    if (sp_ < (twr_uptr)(x)->stack_limit)                                   \
+    __asm__ goto("cmpq %1, %0\n\tjb %l[low_]"                               \
+                 : : "r"(sp_), "m"((x)->stack_limit) : "cc" : low_);         \
+    if (0) {                                                                \
+    low_:                                                                   \
       TWR_TRAP((x), TWR_TRAP_STACK_EXHAUSTED);                              \
+    }                                                                       \
   } while (0)
 #else
 #define TWR_ENTER_S(x, est) TWR_ENTER(x, est)
 #endif
 
-/* The epoch pointer, read once per call. */
-#define TWR_EPOCH(x) volatile twr_u64 *const ep_ = (x)->epoch
-/* Deadline poll, at function entry and every loop header. Both words are
- * read anew at each poll (volatile): the timer thread advances *epoch and
- * an interrupt sets deadline to 0 from another thread. gcc does not fold
- * a volatile read into a compare (load, load, cmp, branch); on x86-64 an
- * asm goto compares *epoch in memory against the deadline read into a
- * register, one instruction less per loop iteration (asm goto is
- * volatile: never moved out of the loop or deleted). */
+/* Loop header check: has the call been stopped? On x86-64 one compare of
+ * the word in memory with an immediate -1 and a branch. */
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__x86_64__)
 #define TWR_POLL(x)                                                         \
   do {                                                                      \
     __label__ late_;                                                        \
-    twr_u64 d_ = (x)->deadline;                                             \
-    __asm__ goto("cmpq %0, %1\n\tja %l[late_]"                              \
-                 : : "r"(d_), "m"(*ep_) : "cc" : late_);                    \
+    __asm__ goto("cmpq $-1, %0\n\tje %l[late_]"                             \
+                 : : "m"((x)->stack_limit) : "cc" : late_);                 \
     if (0) {                                                                \
     late_:                                                                  \
       TWR_TRAP((x), TWR_TRAP_DEADLINE);                                     \
@@ -85,7 +87,7 @@
 #else
 #define TWR_POLL(x)                                                         \
   do {                                                                      \
-    if (*ep_ > *(volatile twr_u64 *)&(x)->deadline)                         \
+    if ((x)->stack_limit == TWR_STOPPED)                                    \
       TWR_TRAP((x), TWR_TRAP_DEADLINE);                                     \
   } while (0)
 #endif

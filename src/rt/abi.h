@@ -18,7 +18,7 @@
 #ifndef TW_RT_ABI_H
 #define TW_RT_ABI_H
 
-#define TWR_ABI_VERSION 2
+#define TWR_ABI_VERSION 3
 
 typedef unsigned char twr_u8;
 typedef unsigned short twr_u16;
@@ -117,9 +117,9 @@ struct twr_inst {
 #define TWR_TRAP_STACK_EXHAUSTED 9
 #define TWR_TRAP_TABLE_OOB 10
 #define TWR_TRAP_DEADLINE 11
-/* Never raised by generated code: a TWR_TRAP_DEADLINE poll that fired
- * because the store was interrupted (tw_store_interrupt zeroes the
- * deadline) is reported with this code by the runtime. Listed here so the
+/* Never raised by generated code: a stopped call (see struct twr_exec)
+ * whose store was interrupted (tw_store_interrupt) is reported with this
+ * code by the runtime. Listed here so the
  * runtime's table of codes stays checked against tw_trap_kind_t. */
 #define TWR_TRAP_INTERRUPTED 14
 
@@ -159,20 +159,24 @@ struct twr_rt {
 
 /* Per-call execution state, one per protected call on a thread. The
  * runtime's struct embeds this first; generated code reads only these
- * fields. */
+ * fields.
+ *
+ * stack_limit is also the deadline: to stop a call, the runtime (the
+ * engine's timer thread once the deadline passes, or tw_store_interrupt)
+ * stores TWR_STOPPED here. Every function entry that checks the stack
+ * then fails its check, and every loop header compares the word with
+ * TWR_STOPPED (one instruction with a memory operand on x86-64), so one
+ * word serves both checks and a deadline costs no separate poll at entry.
+ * The trap handler tells the two causes apart by the word's value. The
+ * word is read with a volatile access (or an asm memory operand) at every
+ * check, since another thread may store to it while the call runs; an
+ * aligned pointer-sized store is single-copy atomic on x86-64 and
+ * aarch64, so a check sees the old limit or TWR_STOPPED, never a mix.
+ * (Version 3: was an epoch pointer and a deadline polled separately.) */
+#define TWR_STOPPED (~(twr_uptr)0)
 struct twr_exec {
   const struct twr_rt *rt;
-  char *stack_limit;        /* trap if the stack would grow below this */
-  volatile twr_u64 *epoch;  /* advanced by the engine's timer */
-  /* Trap once *epoch passes this. Another thread may store 0 here while
-   * the call runs (tw_store_interrupt): the runtime does it with
-   * __atomic_store_n, generated code reads it with a volatile load (a
-   * plain one could be hoisted out of a loop and never see the store).
-   * An aligned 8-byte load or store is one single-copy-atomic access on
-   * x86-64 and aarch64, so the guest sees either the old deadline or 0,
-   * never a torn value, at its next poll. (Version 2: volatile, so that
-   * code cached by version 1 is rebuilt.) */
-  volatile twr_u64 deadline;
+  volatile twr_uptr stack_limit; /* trap if the stack would grow below */
 };
 
 /* What a compiled module provides: twm_entry(struct twr_code *) fills the

@@ -51,7 +51,6 @@ int tw_engine_new(const tw_engine_config_t *cfg, tw_engine_t **out) {
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   if (pthread_cond_init(&e->timer_cv, &ca)) goto fail_cond;
   pthread_condattr_destroy(&ca);
-  atomic_init(&e->active_calls, 0);
   e->start_ns = tw__now_ns();
   e->epoch = 0;
   if (tw__rt_tier_engine_init(e)) {
@@ -195,11 +194,20 @@ static void epoch_advance(tw_engine_t *e) {
   }
 }
 
+/* Stops every running call whose deadline the epoch has passed; the
+ * caller holds timer_mu. */
+static void stop_late_calls(tw_engine_t *e) {
+  uint64_t now = __atomic_load_n(&e->epoch, __ATOMIC_RELAXED);
+  for (struct tw__exec *x = e->running; x; x = x->run_next)
+    if (now > __atomic_load_n(&x->deadline, __ATOMIC_RELAXED))
+      tw__rt_exec_stop(x);
+}
+
 static void *timer_main(void *arg) {
   tw_engine_t *e = arg;
   pthread_mutex_lock(&e->timer_mu);
   while (!e->timer_stop) {
-    if (atomic_load(&e->active_calls) == 0) {
+    if (!e->running) {
       pthread_cond_wait(&e->timer_cv, &e->timer_mu);
       continue;
     }
@@ -210,26 +218,50 @@ static void *timer_main(void *arg) {
      * deadlines. */
     epoch_advance(e);
     pthread_mutex_lock(&e->timer_mu);
+    stop_late_calls(e);
   }
   pthread_mutex_unlock(&e->timer_mu);
   return NULL;
 }
 
-void tw__rt_calls_enter(tw_engine_t *e) {
-  if (atomic_fetch_add(&e->active_calls, 1) != 0) return;
+void tw__rt_calls_enter(tw_engine_t *e, struct tw__exec *x,
+                        uint32_t deadline_ms) {
   pthread_mutex_lock(&e->timer_mu);
-  /* Catch the epoch up with the time spent idle: deadlines are set from
-   * it right after this. */
-  epoch_advance(e);
-  if (!e->timer_started && !e->timer_stop) {
-    if (pthread_create(&e->timer, NULL, timer_main, e) == 0)
-      e->timer_started = true;
-    /* Without a timer thread deadlines cannot fire; calls still run. */
+  if (!e->running) {
+    /* Catch the epoch up with the time spent idle: the deadline is set
+     * from it right below. */
+    epoch_advance(e);
+    if (!e->timer_started && !e->timer_stop) {
+      if (pthread_create(&e->timer, NULL, timer_main, e) == 0)
+        e->timer_started = true;
+      /* Without a timer thread deadlines cannot fire; calls still run. */
+    }
+    pthread_cond_signal(&e->timer_cv);
   }
-  pthread_cond_signal(&e->timer_cv);
+  uint64_t now = __atomic_load_n(&e->epoch, __ATOMIC_RELAXED);
+  uint64_t deadline = deadline_ms ? now + deadline_ms : UINT64_MAX;
+  /* A nested call never extends the deadline of the call around it
+   * (which an interrupt may be zeroing right now: hence the atomic load);
+   * if that one has passed, this call starts stopped. */
+  if (x->prev) {
+    uint64_t outer = __atomic_load_n(&x->prev->deadline, __ATOMIC_RELAXED);
+    if (outer < deadline) deadline = outer;
+  }
+  __atomic_store_n(&x->deadline, deadline, __ATOMIC_RELAXED);
+  if (now > deadline) tw__rt_exec_stop(x);
+  x->run_prev = NULL;
+  x->run_next = e->running;
+  if (e->running) e->running->run_prev = x;
+  e->running = x;
   pthread_mutex_unlock(&e->timer_mu);
 }
 
-void tw__rt_calls_leave(tw_engine_t *e) {
-  atomic_fetch_sub(&e->active_calls, 1);
+void tw__rt_calls_leave(tw_engine_t *e, struct tw__exec *x) {
+  pthread_mutex_lock(&e->timer_mu);
+  if (x->run_prev)
+    x->run_prev->run_next = x->run_next;
+  else
+    e->running = x->run_next;
+  if (x->run_next) x->run_next->run_prev = x->run_prev;
+  pthread_mutex_unlock(&e->timer_mu);
 }

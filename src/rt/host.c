@@ -71,7 +71,7 @@ uint64_t tw_caller_deadline_ns(tw_caller_t *caller) {
   if (!caller || !caller->exec || !caller->instance) return UINT64_MAX;
   if (atomic_load(&caller->instance->store->interrupted)) return tw__now_ns();
   /* Atomic: tw_store_interrupt may be zeroing it on another thread. */
-  uint64_t d = __atomic_load_n(&caller->exec->x.deadline, __ATOMIC_RELAXED);
+  uint64_t d = __atomic_load_n(&caller->exec->deadline, __ATOMIC_RELAXED);
   if (d == UINT64_MAX) return UINT64_MAX;
   /* Generated code traps once the epoch (whole milliseconds since the
    * engine started) exceeds d, that is from start + (d + 1) ms on. */

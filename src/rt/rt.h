@@ -42,10 +42,13 @@ struct tw_engine {
   uint32_t nslots;
 
   /* Deadline epoch: milliseconds since the engine started, advanced by
-   * the timer thread while any call runs. Read by generated code. */
+   * the timer thread while any call runs. At each advance the timer stops
+   * (struct twr_exec) every running call whose deadline has passed. */
   volatile twr_u64 epoch;
   uint64_t start_ns;
-  atomic_int active_calls;
+  /* timer_mu guards `running` (every protected call in progress, linked
+   * through run_prev/run_next) and the timer thread's state. */
+  struct tw__exec *running;
   pthread_mutex_t timer_mu;
   pthread_cond_t timer_cv;
   pthread_t timer;
@@ -63,10 +66,13 @@ int tw__rt_type_intern(tw_engine_t *e, uint32_t nparams, uint32_t nresults,
 /* The interned type with canonical id `id` (which must exist). The
  * returned view stays valid for the engine's life. */
 void tw__rt_type_get(tw_engine_t *e, uint32_t id, tw_functype_t *out);
-/* Marks a call running (starts the timer thread on first use) and the end
- * of one. */
-void tw__rt_calls_enter(tw_engine_t *e);
-void tw__rt_calls_leave(tw_engine_t *e);
+/* Registers x as running (starting the timer thread on first use) and
+ * sets its deadline: deadline_ms from now (0: none), never later than the
+ * enclosing call's x->prev. calls_leave unregisters it; after that the
+ * timer no longer touches x. */
+void tw__rt_calls_enter(tw_engine_t *e, struct tw__exec *x,
+                        uint32_t deadline_ms);
+void tw__rt_calls_leave(tw_engine_t *e, struct tw__exec *x);
 
 /* ---- module.c ---- */
 
@@ -178,6 +184,11 @@ struct tw__exec {
   /* Enclosing protected call of the same store (see tw_store.exec). */
   struct tw__exec *store_prev;
   tw_store_t *store;
+  /* The engine epoch past which the call stops (UINT64_MAX: never; 0 once
+   * interrupted). Written under the engine's timer_mu or by an
+   * interrupter, read atomically. */
+  uint64_t deadline;
+  struct tw__exec *run_prev, *run_next; /* engine->running */
   int trap_kind;    /* tw_trap_kind_t once trapped */
   int32_t exit_code;
   int in_host; /* > 0 while a host function runs (faults not ours) */
@@ -196,6 +207,8 @@ int tw__rt_protected_call(tw_store_t *store, tw__rt_body_fn fn, void *arg);
 /* Unwinds the innermost protected call of this thread with trap `kind`.
  * The message for HOST/EXIT traps must already be in the store. */
 TW_NORETURN void tw__rt_trap(struct tw__exec *x, int kind);
+/* Makes x trap with a deadline at its next check (any thread). */
+void tw__rt_exec_stop(struct tw__exec *x);
 /* The services table handed to generated code (services.c). */
 extern const struct twr_rt tw__rt_services;
 /* The current protected call of this thread, or NULL. */

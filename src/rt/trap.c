@@ -176,6 +176,11 @@ static char *stack_limit(uint32_t margin) {
 }
 
 TW_NORETURN void tw__rt_trap(struct tw__exec *x, int kind) {
+  /* A stopped call fails its next stack check or loop check: the limit
+   * word says which it was. */
+  if ((kind == TW_TRAP_STACK_EXHAUSTED || kind == TW_TRAP_DEADLINE) &&
+      x->x.stack_limit == TWR_STOPPED)
+    kind = TW_TRAP_DEADLINE;
   x->trap_kind = kind;
   siglongjmp(x->jb, 1);
 }
@@ -191,9 +196,9 @@ TW_NORETURN void tw__rt_trap(struct tw__exec *x, int kind) {
  * the count to be 0 before its frame goes away: an interrupter that came
  * later in the order reads the chain without that exec. */
 
-/* Makes x's next deadline poll trap. */
-static void exec_stop(struct tw__exec *x) {
-  __atomic_store_n(&x->x.deadline, 0, __ATOMIC_RELAXED);
+void tw__rt_exec_stop(struct tw__exec *x) {
+  __atomic_store_n(&x->deadline, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&x->x.stack_limit, TWR_STOPPED, __ATOMIC_RELAXED);
 }
 
 int tw_store_interrupt(tw_store_t *store) {
@@ -201,7 +206,7 @@ int tw_store_interrupt(tw_store_t *store) {
   atomic_store(&store->interrupted, true);
   atomic_fetch_add(&store->interrupters, 1);
   for (struct tw__exec *x = atomic_load(&store->exec); x; x = x->store_prev)
-    exec_stop(x);
+    tw__rt_exec_stop(x);
   atomic_fetch_sub(&store->interrupters, 1);
   return 0;
 }
@@ -213,7 +218,7 @@ static void exec_link(tw_store_t *store, struct tw__exec *ex) {
   ex->store_prev = atomic_load(&store->exec);
   if (!ex->store_prev) atomic_store(&store->interrupted, false);
   atomic_store(&store->exec, ex);
-  if (atomic_load(&store->interrupted)) exec_stop(ex);
+  if (atomic_load(&store->interrupted)) tw__rt_exec_stop(ex);
 }
 
 /* Unlinks the store's innermost call ex; returns once no interrupter can
@@ -240,20 +245,10 @@ int tw__rt_protected_call_dl(tw_store_t *store, tw__rt_body_fn fn, void *arg,
   ensure_altstack();
   memset(&ex, 0, sizeof ex);
   ex.x.rt = &tw__rt_services;
-  ex.x.stack_limit = stack_limit(e->cfg.stack_margin_bytes);
-  ex.x.epoch = &e->epoch;
+  ex.x.stack_limit = (twr_uptr)stack_limit(e->cfg.stack_margin_bytes);
   ex.prev = cur_exec;
   ex.store = store;
-  tw__rt_calls_enter(e);
-  uint64_t now = __atomic_load_n(&e->epoch, __ATOMIC_RELAXED);
-  uint64_t deadline = deadline_ms ? now + deadline_ms : UINT64_MAX;
-  /* A nested call never extends the deadline of the call around it (which
-   * an interrupt may be zeroing right now: hence the atomic load). */
-  if (ex.prev) {
-    uint64_t outer = __atomic_load_n(&ex.prev->x.deadline, __ATOMIC_RELAXED);
-    if (outer < deadline) deadline = outer;
-  }
-  ex.x.deadline = deadline;
+  tw__rt_calls_enter(e, &ex, deadline_ms);
   store->last_trap.kind = TW_TRAP_NONE;
   int rc = 0;
   exec_link(store, &ex);
@@ -275,6 +270,6 @@ int tw__rt_protected_call_dl(tw_store_t *store, tw__rt_body_fn fn, void *arg,
   }
   cur_exec = vx->prev;
   exec_unlink(store, vx);
-  tw__rt_calls_leave(e);
+  tw__rt_calls_leave(e, vx);
   return rc;
 }

@@ -154,11 +154,11 @@ static void traps_and_nesting(void **state) {
   assert_null(tw__rt_current_exec());
 }
 
-/* Spins the way generated code checks the epoch at loop headers. */
+/* Spins the way generated code checks at loop headers. */
 static void spin(struct tw__exec *x, void *arg) {
   (void)arg;
   for (;;)
-    if (*x->x.epoch > x->x.deadline)
+    if (x->x.stack_limit == TWR_STOPPED)
       x->x.rt->trap(&x->x, TWR_TRAP_DEADLINE);
 }
 
@@ -175,11 +175,32 @@ static void deadline_fires(void **state) {
   assert_true(ms >= 45 && ms < 1000);
 }
 
+/* Spins the way recursive generated code checks at function entries: a
+ * stopped call fails the stack check, and is reported as a deadline. */
+static void spin_entries(struct tw__exec *x, void *arg) {
+  (void)arg;
+  for (;;) {
+    char here;
+    if ((twr_uptr)&here - 256 < x->x.stack_limit)
+      x->x.rt->trap(&x->x, TWR_TRAP_STACK_EXHAUSTED);
+  }
+}
+
+static void deadline_fires_at_entries(void **state) {
+  (void)state;
+  own_handlers();
+  assert_int_equal(tw__rt_protected_call(store, spin_entries, NULL),
+                   TW_ETRAP);
+  tw_trap_info_t ti;
+  tw_store_last_trap(store, &ti);
+  assert_int_equal(ti.kind, TW_TRAP_DEADLINE);
+}
+
 static void check_stack(struct tw__exec *x, void *arg) {
   char here;
-  *(char **)arg = x->x.stack_limit;
-  assert_true(&here > x->x.stack_limit);
-  assert_true(&here - x->x.stack_limit < (64 << 20));
+  *(char **)arg = (char *)x->x.stack_limit;
+  assert_true((twr_uptr)&here > x->x.stack_limit);
+  assert_true((twr_uptr)&here - x->x.stack_limit < (64 << 20));
 }
 
 static void stack_limit_sane(void **state) {
@@ -287,6 +308,7 @@ int main(void) {
       cmocka_unit_test(foreign_fault_crashes),
       cmocka_unit_test(traps_and_nesting),
       cmocka_unit_test(deadline_fires),
+      cmocka_unit_test(deadline_fires_at_entries),
       cmocka_unit_test(stack_limit_sane),
       cmocka_unit_test(memory_grow_and_caps),
       cmocka_unit_test(reservation_registry),
