@@ -11,7 +11,8 @@ bench/results/cpu-YYYY-MM-DD.md.
     python3 bench/cpu/run.py [--quick] [--runs R] [--only a,b] [--engines ...]
 
 Engines: native, tw-t0 (tensor-wasm --tier 0), tw-t1 (--tier 1, waits for
-tier 1 before the call), wasmtime and wasm3 (Python packages, see
+tier 1 before the call), tw-t1-nochk (tier 1 built with --no-interrupt:
+no deadline checks at loop headers, to measure what they cost), wasmtime and wasm3 (Python packages, see
 bench/requirements.txt), node (V8, TurboFan only: --no-liftoff, because V8
 does not tier up a function while it runs a loop). Each engine times only
 the call of run(n): compile and instantiation are measured separately.
@@ -47,10 +48,12 @@ PROGRAMS = [
 ]
 # Programs whose compile time is tabled (big is the >= 1 MB module).
 COMPILE_PROGRAMS = ["big", "compress", "sha256", "nbody"]
-ENGINES = ["native", "tw-t0", "tw-t1", "wasmtime", "node", "wasm3"]
+ENGINES = ["native", "tw-t0", "tw-t1", "tw-t1-nochk", "wasmtime", "node",
+           "wasm3"]
 ENGINE_TITLES = {
     "native": "native gcc -O2", "tw-t0": "tensor-wasm tier 0",
-    "tw-t1": "tensor-wasm tier 1", "wasmtime": "Wasmtime",
+    "tw-t1": "tensor-wasm tier 1",
+    "tw-t1-nochk": "tier 1, no loop checks", "wasmtime": "Wasmtime",
     "node": "node (V8 TurboFan)", "wasm3": "wasm3 (interp.)",
 }
 WASM3_TIMEOUT_S = 60      # a wasm3 run past this is "skipped (too slow)"
@@ -256,6 +259,8 @@ class Runner:
             return json.loads(p.stdout)
         if engine in ("tw-t0", "tw-t1"):
             return self.tw_timing(name, n, 0 if engine == "tw-t0" else 1)
+        if engine == "tw-t1-nochk":
+            return self.tw_timing(name, n, 1, {"TW_NO_EPOCH": "1"})
         if engine in ("wasmtime", "wasm3"):
             p = run_json([self.py, os.path.join(HERE, "py_runner.py"), engine,
                           self.wasm(name), str(n)], timeout=timeout)
@@ -268,7 +273,7 @@ class Runner:
 
     def available(self, engine):
         """None if the engine can run, else why not."""
-        if engine == "tw-t1" and not self.has_tier:
+        if engine in ("tw-t1", "tw-t1-nochk") and not self.has_tier:
             return "skipped: tensor-wasm run has no --tier option yet"
         if engine in ("wasmtime", "wasm3"):
             mod = "wasmtime" if engine == "wasmtime" else "wasm3"
@@ -488,6 +493,14 @@ def main():
             both = [statistics.median(times[(p, "tw-t1")]) / statistics.median(times[(p, "wasmtime")])
                     for p, _, _ in programs if (p, "tw-t1") in times and (p, "wasmtime") in times]
             summary.append("tier 1 geomean vs Wasmtime: %.2f×" % geomean(both))
+    if gm.get("tw-t1") and gm.get("tw-t1-nochk"):
+        both = [statistics.median(times[(p, "tw-t1")]) /
+                statistics.median(times[(p, "tw-t1-nochk")])
+                for p, _, _ in programs
+                if (p, "tw-t1") in times and (p, "tw-t1-nochk") in times]
+        summary.append("deadline checks at loop headers cost %+.1f%% geomean "
+                       "(tier 1 against tier 1 without them; goal ≤ 5%%)"
+                       % (100 * (geomean(both) - 1)))
     if gm.get("tw-t0"):
         summary.append("tier 0 geomean vs native: %.2f×" % gm["tw-t0"])
 
