@@ -24,14 +24,21 @@ char tw__cg_suffix(uint8_t t);
 void tw__cg_signature(struct tw__buf *b, const struct tw__functype *ft,
                       const char *name, int with_names);
 
-/* Appends the C function for defined function `defidx` to out. scratch is
- * a caller-owned buffer reused between functions (its contents are
- * clobbered). Returns 0, TW_EUNSUPPORTED (SIMD), TW_ELIMIT, TW_ENOMEM, or
- * an error from the instruction reader; err names the function and
- * offset. */
+/* calls[i] = 1 when defined function i has a call or call_indirect
+ * instruction (reachable or not), else 0; calls has m->nfuncs entries. */
+int tw__cg_scan_calls(const struct tw__module *m, uint8_t *calls, char *err,
+                      size_t errlen);
+
+/* Appends the C function for defined function `defidx` to out. calls
+ * (from tw__cg_scan_calls, or NULL) lets loops that call a function that
+ * calls go without their own header check: every such function checks at
+ * its entry. scratch is a caller-owned buffer reused between functions
+ * (its contents are clobbered). Returns 0, TW_EUNSUPPORTED (SIMD),
+ * TW_ELIMIT, TW_ENOMEM, or an error from the instruction reader; err
+ * names the function and offset. */
 int tw__cg_func(const struct tw__module *m, uint32_t defidx,
-                struct tw__buf *out, struct tw__buf *scratch, char *err,
-                size_t errlen);
+                const uint8_t *calls, struct tw__buf *out,
+                struct tw__buf *scratch, char *err, size_t errlen);
 
 /* For an operator with a fixed signature and no immediates (arithmetic,
  * comparisons, conversions): a C expression template where $0, $1 stand

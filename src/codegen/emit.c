@@ -179,18 +179,25 @@ int tw__codegen_c_ex(const struct tw__module *m,
     for (uint32_t k = 0; k < m->nfunc_imports; k++) emit_thunk(m, k, out);
   if (out->error) goto buf_fail;
 
+  uint8_t *calls = tw__malloc(m->nfuncs ? m->nfuncs : 1);
+  if (!calls) return tw__err(TW_ENOMEM, err, errlen, "out of memory");
+  if ((rc = tw__cg_scan_calls(m, calls, err, errlen))) {
+    tw__free(calls);
+    return rc;
+  }
   struct tw__buf scratch;
   tw__buf_init(&scratch, out->limit);
   for (uint32_t i = 0; i < m->nfuncs; i++) {
     if (split && o->tu_of[i] != o->tu) continue;
     size_t start = out->len;
-    rc = tw__cg_func(m, i, out, &scratch, err, errlen);
+    rc = tw__cg_func(m, i, calls, out, &scratch, err, errlen);
     if (!rc && !out->error && relink(out, start))
       rc = tw__err(TW_ECOMPILE, err, errlen,
                    "codegen: function %" PRIu32 " does not start with "
                    "\"static \"", m->nfunc_imports + i);
     if (rc) {
       tw__buf_free(&scratch);
+      tw__free(calls);
       if (rc == TW_ELIMIT || rc == TW_ENOMEM)
         return tw__err(rc, err, errlen,
                        "codegen: function %" PRIu32 ": %s",
@@ -201,6 +208,7 @@ int tw__codegen_c_ex(const struct tw__module *m,
     }
   }
   tw__buf_free(&scratch);
+  tw__free(calls);
 
   if (first) {
     for (uint32_t t = 0; t < m->ntypes; t++) emit_invoker(m, t, out);

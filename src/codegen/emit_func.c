@@ -26,6 +26,10 @@ struct ctl {
   uint32_t base; /* operand height below the block's params */
   uint32_t np, nr;
   const uint8_t *pt, *rt; /* param / result types (module- or static-owned) */
+  /* Loops: where "TWR_POLL(x);" is in the body, and whether the header
+   * check can go (see loop_covered). */
+  size_t poll_pos;
+  bool covered, tainted;
 };
 
 struct fstate {
@@ -50,10 +54,8 @@ struct fstate {
   uint32_t max_mr; /* largest multi-result call */
   bool has_call;   /* calls a function (call, call_indirect) */
   bool has_loop;   /* has a loop (polls at its header) */
+  const uint8_t *calls; /* per defined function: it calls (see tw__cg_func) */
   bool uses_mem;   /* addresses memory 0 through m0_ */
-  size_t top_pos;  /* body offset of the current top-level instruction */
-  size_t check_pos; /* where the entry checks go (see tw__cg_func) */
-  bool check_set;
   bool unreachable;
   uint32_t skip; /* nesting of blocks opened inside skipped code */
   char names[4][24];
@@ -404,7 +406,8 @@ static void emit_return(struct fstate *fs) {
 
 /* Branch to the label `depth` levels out: copy values, jump. */
 static void emit_branch(struct fstate *fs, uint32_t depth) {
-  const struct ctl *c = &fs->ctl[fs->nctl - 1 - depth];
+  struct ctl *c = &fs->ctl[fs->nctl - 1 - depth];
+  if (c->kind == CTL_LOOP && !c->covered) c->tainted = true;
   if (c->kind == CTL_FUNC) {
     emit_return(fs);
     return;
@@ -425,6 +428,20 @@ static void emit_branch(struct fstate *fs, uint32_t depth) {
     fs->types[dst] = save;
   }
   put3(fs, "goto L", c->label, ";\n");
+}
+
+/* A loop needs no check at its header when every iteration calls a
+ * function that checks at its entry (tw__cg_func: every function that
+ * calls does, and that check also fails once the call is stopped): a
+ * direct call as an instruction of the loop's own body (not nested in a
+ * block of it), with no branch back to the header before it. Every path
+ * from the header to a branch back then runs the call: the loop's own
+ * instructions run in order, and the branches come after the call. The
+ * header check is blanked when the loop ends (it was emitted first). */
+static void loop_call(struct fstate *fs, uint32_t defidx) {
+  struct ctl *c = &fs->ctl[fs->nctl - 1];
+  if (c->kind == CTL_LOOP && !c->tainted && fs->calls && fs->calls[defidx])
+    c->covered = true;
 }
 
 /* ---- calls ---- */
@@ -680,8 +697,9 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     NEED(c.np);
     c.base = fs->height - c.np;
     if (op == TW_OP_LOOP) {
-      if (!fs->check_set) fs->check_pos = fs->top_pos, fs->check_set = true;
-      put3(fs, "L", c.label, ":;\nTWR_POLL(x);\n");
+      put3(fs, "L", c.label, ":;\n");
+      c.poll_pos = fs->b->len;
+      put(fs, "TWR_POLL(x);\n");
       fs->has_loop = true;
     }
     return push_ctl(fs, &c);
@@ -707,6 +725,8 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     }
     if (c->kind == CTL_IF && !c->has_else) put3(fs, "L", c->label, "_e:;\n");
     if (c->kind != CTL_LOOP) put3(fs, "L", c->label, ":;\n");
+    if (c->kind == CTL_LOOP && c->covered && !fs->b->error)
+      memset(fs->b->data + c->poll_pos, ' ', sizeof "TWR_POLL(x);" - 1);
     rc = set_stack(fs, c->base, c->nr, c->rt);
     fs->nctl--;
     fs->unreachable = false;
@@ -761,8 +781,8 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     char head[64];
     NEED(fs->m->types[t].nparams);
     fs->has_call = true;
-    if (!fs->check_set) fs->check_pos = fs->top_pos, fs->check_set = true;
     if (f >= fs->m->nfunc_imports) {
+      loop_call(fs, f - fs->m->nfunc_imports);
       *fmt_u32(head + 1, f) = 0;
       head[0] = 'f';
       strcat(head, "(");
@@ -778,7 +798,6 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     uint32_t t = in->idx;
     NEED(1 + fs->m->types[t].nparams);
     fs->has_call = true;
-    if (!fs->check_set) fs->check_pos = fs->top_pos, fs->check_set = true;
     out(fs,
         "{ const struct twr_table *T_ = in->tables[%" PRIu32 "];\n"
         "twr_u32 i_ = %s;\n"
@@ -1035,14 +1054,39 @@ static void declare_slots(struct fstate *fs, struct tw__buf *o,
   }
 }
 
+int tw__cg_scan_calls(const struct tw__module *m, uint8_t *calls, char *err,
+                      size_t errlen) {
+  for (uint32_t i = 0; i < m->nfuncs; i++) {
+    const struct tw__func *fn = &m->funcs[i];
+    struct tw__reader r;
+    tw__reader_init(&r, m->bytes, fn->code, fn->end);
+    calls[i] = 0;
+    while (r.p < r.end) {
+      struct tw__instr ins;
+      int rc = tw__reader_next(&r, &ins, err, errlen);
+      if (rc) {
+        tw__reader_close(&r);
+        return rc;
+      }
+      if (ins.op == TW_OP_CALL || ins.op == TW_OP_CALL_INDIRECT) {
+        calls[i] = 1;
+        break;
+      }
+    }
+    tw__reader_close(&r);
+  }
+  return 0;
+}
+
 int tw__cg_func(const struct tw__module *m, uint32_t defidx,
-                struct tw__buf *o, struct tw__buf *scratch, char *err,
-                size_t errlen) {
+                const uint8_t *calls, struct tw__buf *o,
+                struct tw__buf *scratch, char *err, size_t errlen) {
   const struct tw__func *fn = &m->funcs[defidx];
   struct fstate fs;
   memset(&fs, 0, sizeof fs);
   fs.m = m;
   fs.funcidx = m->nfunc_imports + defidx;
+  fs.calls = calls;
   fs.ft = &m->types[fn->type];
   fs.err = err;
   fs.errlen = errlen;
@@ -1075,7 +1119,6 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
       break;
     }
     if ((rc = tw__reader_next(&r, &ins, err, errlen))) break;
-    if (fs.nctl == 1) fs.top_pos = scratch->len;
     if ((rc = instr(&fs, &ins))) break;
     if (fs.height > maxd) maxd = fs.height;
     if (scratch->error) {
@@ -1104,33 +1147,21 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
   if (fs.uses_mem) tw__buf_puts(o, "twr_u8 *const m0_ = in->mem0;\n");
   tw__buf_puts(o, "(void)x;\n(void)in;\n");
   /* Entry checks. Every loop header checks whether the call was stopped
-   * (TWR_POLL); a function that calls checks the stack, which also fails
-   * once the call was stopped (abi.h), before its first call: a call tree
+   * (TWR_POLL), unless each iteration calls a function that checks
+   * (loop_call). A function that calls checks the stack at its entry,
+   * which also fails once the call was stopped (abi.h): a call tree
    * without loops can still run for exponential time. Code without loops
    * and calls runs in time bounded by its size and needs no check. Leaves
    * (no calls) with a small frame go without the stack check: the runtime
    * keeps a margin (>= 32 KiB, default 256 KiB) below stack_limit that
-   * covers one such frame plus the runtime services a leaf may call.
-   * The check goes not at the entry but before the top-level instruction
-   * holding the function's first call or loop (check_pos): every later
-   * instruction is reached only through it (structured control flow: no
-   * branch enters a top-level instruction from before it), and the code
-   * before it runs in bounded time and calls nothing. A fast path that
-   * returns early (fib's n < 2) then skips the check, and gcc can
-   * shrink-wrap or split the function around it. Large frames are checked
-   * at the entry. */
+   * covers one such frame plus the runtime services a leaf may call. */
   uint64_t nvars = (uint64_t)fs.nlocals + maxd + fs.max_mr;
   uint64_t est = nvars * 16 + 256;
-  size_t cpos = fs.check_set ? fs.check_pos : 0;
-  if (est > 4096) {
+  if (est > 4096)
     tw__buf_printf(o, "TWR_ENTER(x, %" PRIu64 "u);\n", est);
-    cpos = 0;
-  }
-  if (cpos > scratch->len) cpos = scratch->len;
-  tw__buf_append(o, scratch->data, cpos);
-  if (fs.has_call && est <= 4096)
+  else if (fs.has_call || (calls && calls[defidx]))
     tw__buf_printf(o, "TWR_ENTER_S(x, %" PRIu64 "u);\n", est);
-  tw__buf_append(o, scratch->data + cpos, scratch->len - cpos);
+  tw__buf_append(o, scratch->data, scratch->len);
   tw__buf_puts(o, "}\n\n");
   rc = o->error;
 

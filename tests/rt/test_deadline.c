@@ -56,6 +56,17 @@ static void infinite_loop(void **state) {
   double ms;
   assert_int_equal(run_one("spin", NULL, 0, &ms), TW_TRAP_DEADLINE);
   assert_true(ms >= 199 && ms < 2000);
+  /* Loops that call on every iteration, with and without their own
+   * header check. */
+  static const char *const calling[] = {"spin_call", "spin_leaf"};
+  for (size_t i = 0; i < 2; i++) {
+    assert_int_equal(run_one(calling[i], NULL, 0, &ms), TW_TRAP_DEADLINE);
+    assert_true(ms >= 199 && ms < 2000);
+  }
+  tw_val_t one = rt_i32(1);
+  assert_int_equal(run_one("spin_branch_first", &one, 1, &ms),
+                   TW_TRAP_DEADLINE);
+  assert_true(ms >= 199 && ms < 2000);
 }
 
 struct job {

@@ -20,4 +20,12 @@
   (func $rec (export "recurse") (param i32) (result i32)
     (i32.add (call $rec (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
   (func (export "spin") (loop $l (br $l)))
+  ;; Loops whose every iteration calls: $calls checks at its entry, so the
+  ;; loop has no header check of its own; $nop has none, so the loop does.
+  (func $calls (call $nop))
+  (func (export "spin_call") (loop $l (call $calls) (br $l)))
+  (func (export "spin_leaf") (loop $l (call $nop) (br $l)))
+  ;; A branch back before the call: the header check stays.
+  (func (export "spin_branch_first") (param i32)
+    (loop $l (br_if $l (local.get 0)) (call $calls) (br $l)))
   (func (export "ok") (result i32) (i32.const 42)))
