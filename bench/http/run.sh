@@ -6,14 +6,16 @@
 # bench/results/http-YYYY-MM-DD.md. Usage: bench/http/run.sh TENSOR_WASM
 # Knobs: DURATION (s per measurement, default 10), CONNECTIONS (64),
 # WRK_THREADS (1: wrk shares the 2 cores with the server), SERVER_THREADS
-# (0: one per connection).
+# (event threads; unset: the server's default, one per CPU; 0: a thread
+# per connection), SERVER_WORKERS (unset: the server's default).
 set -eu
 TW=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 WRK_THREADS=${WRK_THREADS:-1}
-SERVER_THREADS=${SERVER_THREADS:-0}
+SERVER_THREADS=${SERVER_THREADS:-}
+SERVER_WORKERS=${SERVER_WORKERS:-}
 SOAK_SECONDS=${SOAK_SECONDS:-180}
 for t in wrk nginx curl python3; do
   command -v $t >/dev/null || { echo "bench: $t is missing (scripts/install-deps)"; exit 2; }
@@ -58,7 +60,9 @@ NGPID=$!
 # tensor-wasm with quiet logs (access logs off) and add deployed.
 TENSOR_WASM_LOG=warn TENSOR_WASM_API_TOKENS=$ADMIN \
 TENSOR_WASM_API_AUDIT_LOG=$TMP/audit.log \
-  "$TW" serve --addr 127.0.0.1:0 --data "$TMP/data" --threads "$SERVER_THREADS" \
+  "$TW" serve --addr 127.0.0.1:0 --data "$TMP/data" \
+  ${SERVER_THREADS:+--threads "$SERVER_THREADS"} \
+  ${SERVER_WORKERS:+--workers "$SERVER_WORKERS"} \
   --port-file "$TMP/port" 2>"$TMP/server.log" &
 TWPID=$!
 i=0; while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
@@ -98,7 +102,11 @@ OUT="$ROOT/bench/results/http-$(date +%Y-%m-%d).md"
   echo
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(uname -r)."
   echo "wrk $WRK_THREADS thread(s), $CONNECTIONS connections, ${DURATION} s each, on loopback;"
-  echo "wrk, nginx and tensor-wasm share the same cores. tensor-wasm: $([ "$SERVER_THREADS" = 0 ] && echo 'a thread per connection' || echo "$SERVER_THREADS worker threads"), logs at warn."
+  echo "wrk, nginx and tensor-wasm share the same cores. tensor-wasm: $(case "$SERVER_THREADS" in
+    0) echo 'a thread per connection' ;;
+    '') echo 'default threads (event threads: one per CPU)' ;;
+    *) echo "$SERVER_THREADS event threads" ;;
+  esac)$([ -n "$SERVER_WORKERS" ] && echo ", $SERVER_WORKERS workers"), logs at warn."
   echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //'), worker_processes auto, \`return 200\` from memory."
   echo
   echo "| target | req/s | p50 | p99 | non-2xx | socket errors |"

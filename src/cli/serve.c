@@ -26,7 +26,12 @@ static const char serve_usage[] =
     "  --config FILE      JSON settings, e.g. {\"threads\": 2, \"job_workers\":\n"
     "                     4, \"metrics_public\": true} (keys: see\n"
     "                     docs/openapi.yaml's description)\n"
-    "  --threads N        HTTP worker threads (0: one per connection)\n"
+    "  --threads N        HTTP event threads (default: one per online CPU;\n"
+    "                     0: a thread per connection, no worker pool)\n"
+    "  --workers N        threads that run invocations, deploys and other\n"
+    "                     writes off the event threads (default: 4 per\n"
+    "                     online CPU, at least 8); when all are busy and\n"
+    "                     invoke_queue_limit requests wait, 503\n"
     "  --port-file FILE   write the port listened on to FILE once ready\n"
     "  -h, --help         show this help\n"
     "\n"
@@ -48,7 +53,7 @@ int tw_cli_cmd_serve(int argc, char **argv) {
   struct tw__svc_config cfg;
   tw__svc_config_default(&cfg);
   const char *addr = NULL, *data = NULL, *config = NULL, *port_file = NULL;
-  const char *threads = NULL;
+  const char *threads = NULL, *workers = NULL;
   for (int i = 1; i < argc; i++) {
     const char *v;
     int m;
@@ -68,6 +73,9 @@ int tw_cli_cmd_serve(int argc, char **argv) {
     } else if ((m = tw_cli_option(argc, argv, &i, "--threads", &v)) != 0) {
       if (m < 0) return TW_CLI_USAGE;
       threads = v;
+    } else if ((m = tw_cli_option(argc, argv, &i, "--workers", &v)) != 0) {
+      if (m < 0) return TW_CLI_USAGE;
+      workers = v;
     } else if ((m = tw_cli_option(argc, argv, &i, "--port-file", &v)) != 0) {
       if (m < 0) return TW_CLI_USAGE;
       port_file = v;
@@ -92,6 +100,10 @@ int tw_cli_cmd_serve(int argc, char **argv) {
   if (threads && parse_uint(threads, &cfg.threads) != 0)
     return tw_cli_usage_error("serve", "--threads expects a number, got '%s'",
                               threads);
+  if (workers && (parse_uint(workers, &cfg.invoke_workers) != 0 ||
+                  cfg.invoke_workers == 0))
+    return tw_cli_usage_error(
+        "serve", "--workers expects a number from 1, got '%s'", workers);
 
   /* Block the shutdown signals before any thread exists, so that every
    * thread inherits the mask and only sigwait below sees them. */

@@ -222,7 +222,7 @@ static enum MHD_Result function_route(struct http_req *r) {
     return tw__http_error(r, r->method == M_PUT ? 400 : 404,
                           r->method == M_PUT ? "bad_request" : "not_found",
                           "function names are 1 to 64 of [A-Za-z0-9_.-]");
-  snprintf(r->rc.tenant, sizeof r->rc.tenant, "%s", t);
+  tw__http_copy(r->rc.tenant, sizeof r->rc.tenant, t);
   if (r->method == M_PUT) return function_deploy(r, t);
   if (r->method == M_DELETE) return function_delete(r, t);
   return function_get(r, t);
@@ -244,7 +244,7 @@ static enum MHD_Result invoke(struct http_req *r) {
   if (!need(r, TW_SCOPE_INVOKE, t)) return forbidden(r);
   if (r->param_bad)
     return tw__http_error(r, 404, "not_found", "no such function");
-  snprintf(r->rc.tenant, sizeof r->rc.tenant, "%s", t);
+  tw__http_copy(r->rc.tenant, sizeof r->rc.tenant, t);
   if (prefers_async(r)) {
     char id[TW_ID_MAX + 1];
     struct tw__status st;
@@ -271,8 +271,8 @@ static enum MHD_Result invoke(struct http_req *r) {
   tw__svc_invoke(r->h->svc, &r->rc, t, r->param, r->body, r->len, NULL,
                  &rep);
   char retry[16], exitc[16];
-  snprintf(retry, sizeof retry, "%u", rep.retry_after);
-  snprintf(exitc, sizeof exitc, "%d", rep.exit_code);
+  if (rep.retry_after) snprintf(retry, sizeof retry, "%u", rep.retry_after);
+  if (rep.exit_code >= 0) snprintf(exitc, sizeof exitc, "%d", rep.exit_code);
   if (!rep.body) return tw__http_error(r, 503, "unavailable", "no reply");
   return tw__http_respond(r, rep.status, rep.content_type, rep.body, rep.len,
                           "Retry-After", rep.retry_after ? retry : NULL,
@@ -361,7 +361,7 @@ static enum MHD_Result job_route(struct http_req *r) {
     return forbidden(r);
   }
   if (r->method == M_DELETE) {
-    snprintf(r->rc.tenant, sizeof r->rc.tenant, "%s", j.tenant);
+    tw__http_copy(r->rc.tenant, sizeof r->rc.tenant, j.tenant);
     tw__job_clear(&j);
     bool running;
     int rc = tw__svc_job_cancel(r->h->svc, r->param,
@@ -482,7 +482,7 @@ static enum MHD_Result token_create(struct http_req *r) {
                           "%s", err);
   }
   json_decref(o);
-  snprintf(r->rc.tenant, sizeof r->rc.tenant, "%s", rec.tenant);
+  tw__http_copy(r->rc.tenant, sizeof r->rc.tenant, rec.tenant);
   audit(r, "token.create", rec.id, "created");
   json_t *out = json_pack("{s:s,s:s,s:s,s:o,s:f,s:f,s:o}", "id", rec.id,
                           "token", secret, "tenant", rec.tenant, "scopes",
@@ -533,7 +533,7 @@ static enum MHD_Result tenant_put(struct http_req *r) {
   memset(&t, 0, sizeof t);
   bool exists = tw__svc_tenant_get(r->h->svc, r->param, &t) == 0;
   if (!exists) {
-    snprintf(t.id, sizeof t.id, "%s", r->param);
+    tw__http_copy(t.id, sizeof t.id, r->param);
     t.max_functions = cfg->tenant_max_functions;
     t.max_instances = cfg->tenant_max_instances;
     t.max_memory_bytes = cfg->tenant_max_memory_bytes;
@@ -560,7 +560,7 @@ static enum MHD_Result tenant_put(struct http_req *r) {
   if (tw__svc_tenant_put(r->h->svc, &t, &created) != 0)
     return tw__http_error(r, 503, "unavailable", "database error");
   tw__svc_tenant_get(r->h->svc, r->param, &t);
-  snprintf(r->rc.tenant, sizeof r->rc.tenant, "%s", t.id);
+  tw__http_copy(r->rc.tenant, sizeof r->rc.tenant, t.id);
   audit(r, "tenant.put", t.id, created ? "created" : "updated");
   return tw__http_json(r, created ? 201 : 200, tenant_json(&t), NULL);
 }
@@ -635,6 +635,19 @@ void tw__http_render_metrics(struct tw__http *h, struct tw__buf *b) {
                  "# TYPE tensor_wasm_http_requests_in_flight gauge\n"
                  "tensor_wasm_http_requests_in_flight %lld\n",
                  (long long)atomic_load(&h->inflight));
+  uint32_t nthreads, busy, queued;
+  if (tw__http_workers_stats(&h->workers, &nthreads, &busy, &queued))
+    tw__buf_printf(b,
+                   "# HELP tensor_wasm_http_workers Worker threads for "
+                   "requests that can block, by state.\n"
+                   "# TYPE tensor_wasm_http_workers gauge\n"
+                   "tensor_wasm_http_workers{state=\"busy\"} %u\n"
+                   "tensor_wasm_http_workers{state=\"idle\"} %u\n"
+                   "# HELP tensor_wasm_http_worker_queue Requests waiting "
+                   "for a worker.\n"
+                   "# TYPE tensor_wasm_http_worker_queue gauge\n"
+                   "tensor_wasm_http_worker_queue %u\n",
+                   busy, nthreads - busy, queued);
   tw__svc_metrics(h->svc, b);
   tw__buf_printf(b,
                  "# HELP tensor_wasm_build_info Version of this build.\n"
@@ -677,6 +690,28 @@ static enum MHD_Result unauthorized(struct http_req *r, const char *msg) {
                           (const char *)NULL);
 }
 
+/* Whether answering r can run guest code or wait: invocations (also
+ * async ones: the job is written to the database), deploys (a compile),
+ * deletes and the other writes (a database commit, a deploy in progress,
+ * a cancel's wait for the guest to stop). These go to the worker pool;
+ * reads of records, /metrics and refusals stay on the event thread. */
+static bool may_block(const struct http_req *r) {
+  switch (r->route) {
+  case ROUTE_INVOKE:
+  case ROUTE_TOKENS:
+    return r->method == M_POST;
+  case ROUTE_FUNCTION:
+    return r->method == M_PUT || r->method == M_DELETE;
+  case ROUTE_TENANT:
+    return r->method == M_PUT;
+  case ROUTE_JOB:
+  case ROUTE_TOKEN:
+    return r->method == M_DELETE;
+  default:
+    return false;
+  }
+}
+
 enum MHD_Result tw__http_dispatch_api(struct http_req *r) {
   struct tw__svc *svc = r->h->svc;
   bool metrics_route = r->route == ROUTE_METRICS;
@@ -691,8 +726,8 @@ enum MHD_Result tw__http_dispatch_api(struct http_req *r) {
     if (tw__svc_authenticate(svc, tok, strlen(tok), &r->who) != 0)
       return unauthorized(r, "unknown or revoked token");
     r->authed = true;
-    snprintf(r->rc.who, sizeof r->rc.who, "%s", r->who.id);
-    snprintf(r->rc.tenant, sizeof r->rc.tenant, "%s", r->who.tenant);
+    tw__http_copy(r->rc.who, sizeof r->rc.who, r->who.id);
+    tw__http_copy(r->rc.tenant, sizeof r->rc.tenant, r->who.tenant);
     uint32_t retry = 1;
     if (tw__svc_rate_take(svc, &r->who, &retry) != 0) {
       char s[16];
@@ -704,6 +739,11 @@ enum MHD_Result tw__http_dispatch_api(struct http_req *r) {
                               "Retry-After", s, (const char *)NULL);
     }
   }
+  if (may_block(r)) return tw__http_defer(r);
+  return tw__http_route(r);
+}
+
+enum MHD_Result tw__http_route(struct http_req *r) {
   switch (r->route) {
   case ROUTE_METRICS:
     if (r->authed && !(r->who.scopes & TW_SCOPE_ADMIN)) return forbidden(r);

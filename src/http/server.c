@@ -1,10 +1,14 @@
 /* libmicrohttpd glue: one struct http_req per request, built on the first
  * callback (ids, trace context, route, size checks), fed body bytes up to
  * the cap, dispatched once the body is complete, and accounted (metrics,
- * access log, in-flight count) in the completion callback.
+ * access log, in-flight count) in the completion callback. By default MHD
+ * runs a pool of epoll event threads, one per CPU; requests that can block
+ * are handed to the worker pool (workers.c) with their connection
+ * suspended, and answered when it resumes.
  * Invariants: every size from the network is capped before allocation
  * (URL, head via MHD's memory limit, body); every answer goes through
- * tw__http_respond, which adds X-Request-Id and traceparent.
+ * tw__http_respond, which adds X-Request-Id and traceparent; no suspended
+ * connection is left when MHD_stop_daemon runs.
  */
 #include "http/http_int.h"
 
@@ -77,11 +81,18 @@ static void trace_context(struct http_req *r) {
     tw__random_hex(r->rc.trace_id, 16);
   }
   tw__random_hex(r->rc.span_id, 8);
-  snprintf(r->rc.traceparent, sizeof r->rc.traceparent, "00-%s-%s-%s",
-           r->rc.trace_id, r->rc.span_id, flags);
+  /* "00-<32 hex>-<16 hex>-<2 hex>", 55 characters */
+  char *tpo = r->rc.traceparent;
+  memcpy(tpo, "00-", 3);
+  memcpy(tpo + 3, r->rc.trace_id, 32);
+  tpo[35] = '-';
+  memcpy(tpo + 36, r->rc.span_id, 16);
+  tpo[52] = '-';
+  memcpy(tpo + 53, flags, 2);
+  tpo[55] = '\0';
   const char *rid = tw__http_header(r, "X-Request-Id");
   if (rid && tw__svc_valid_name(rid, strlen(rid)) && strlen(rid) < 40)
-    snprintf(r->rc.request_id, sizeof r->rc.request_id, "%s", rid);
+    tw__http_copy(r->rc.request_id, sizeof r->rc.request_id, rid);
   else
     tw__random_hex(r->rc.request_id, 8);
 }
@@ -179,17 +190,20 @@ static uint64_t body_cap(const struct http_req *r) {
 
 /* ---- Responses ---- */
 
+/* Builds the response; queues it, or on a worker stores it in r (one
+ * answer per request: a second one is dropped). `mem` tells whether body
+ * is malloc'd (MUST_FREE) or static (PERSISTENT). */
 static enum MHD_Result queue(struct http_req *r, int status,
                              const char *ctype, char *body, size_t len,
-                             va_list ap) {
+                             enum MHD_ResponseMemoryMode mem, va_list ap) {
   struct MHD_Response *resp;
   if (body)
-    resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    resp = MHD_create_response_from_buffer(len, body, mem);
   else
     resp = MHD_create_response_from_buffer(0, (void *)"",
                                            MHD_RESPMEM_PERSISTENT);
   if (!resp) {
-    free(body);
+    if (mem == MHD_RESPMEM_MUST_FREE) free(body);
     return MHD_NO;
   }
   if (ctype) MHD_add_response_header(resp, "Content-Type", ctype);
@@ -202,10 +216,21 @@ static enum MHD_Result queue(struct http_req *r, int status,
     if (v) MHD_add_response_header(resp, k, v);
   }
   /* A request whose body was not read (early refusal) cannot keep its
-   * connection: the unread bytes would be taken as the next request. */
-  if (r->early_status || r->too_large)
+   * connection: the unread bytes would be taken as the next request.
+   * While draining, connections are closed after their answer so that
+   * keep-alive clients go elsewhere. */
+  if (r->early_status || r->too_large ||
+      atomic_load_explicit(&r->h->draining, memory_order_relaxed))
     MHD_add_response_header(resp, "Connection", "close");
   r->status = status;
+  if (atomic_load_explicit(&r->stage, memory_order_relaxed) ==
+      STAGE_RUNNING) {
+    if (r->resp)
+      MHD_destroy_response(resp);
+    else
+      r->resp = resp;
+    return MHD_YES;
+  }
   r->responded = true;
   enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
   MHD_destroy_response(resp);
@@ -217,7 +242,20 @@ enum MHD_Result tw__http_respond(struct http_req *r, int status,
                                  ...) {
   va_list ap;
   va_start(ap, len);
-  enum MHD_Result ret = queue(r, status, ctype, body, len, ap);
+  enum MHD_Result ret =
+      queue(r, status, ctype, body, len, MHD_RESPMEM_MUST_FREE, ap);
+  va_end(ap);
+  return ret;
+}
+
+/* tw__http_respond with a static body (the probes' constant answers:
+ * no copy, nothing to free). */
+static enum MHD_Result respond_static(struct http_req *r, int status,
+                                      const char *body, size_t len, ...) {
+  va_list ap;
+  va_start(ap, len);
+  enum MHD_Result ret = queue(r, status, "application/json", (char *)body,
+                              len, MHD_RESPMEM_PERSISTENT, ap);
   va_end(ap);
   return ret;
 }
@@ -273,17 +311,15 @@ static enum MHD_Result answer(struct http_req *r) {
   switch (r->route) {
   case ROUTE_HEALTHZ:
     if (r->method != M_GET && r->method != M_HEAD) break;
-    return tw__http_respond(r, 200, "application/json",
-                            strdup("{\"status\":\"ok\"}"), 15,
-                            (const char *)NULL);
+    return respond_static(r, 200, "{\"status\":\"ok\"}", 15,
+                          (const char *)NULL);
   case ROUTE_READYZ:
     if (r->method != M_GET && r->method != M_HEAD) break;
     if (!tw__svc_ready(h->svc))
       return tw__http_error(r, 503, "unavailable",
                             "the server is starting or shutting down");
-    return tw__http_respond(r, 200, "application/json",
-                            strdup("{\"status\":\"ready\"}"), 18,
-                            (const char *)NULL);
+    return respond_static(r, 200, "{\"status\":\"ready\"}", 18,
+                          (const char *)NULL);
   case ROUTE_UNKNOWN:
     return tw__http_error(r, 404, "not_found", "no such route");
   default:
@@ -361,7 +397,63 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     return MHD_YES;
   }
   if (r->responded) return MHD_YES;
+  if (atomic_load(&r->stage) == STAGE_ANSWERED) {
+    /* Resumed: a worker made the answer. None (out of memory): close. */
+    struct MHD_Response *resp = r->resp;
+    if (!resp) return MHD_NO;
+    r->resp = NULL;
+    r->responded = true;
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+  }
   return answer(r);
+}
+
+static void req_free(struct http_req *r) {
+  if (r->resp) MHD_destroy_response(r->resp);
+  free(r->body);
+  free(r);
+}
+
+/* A worker's turn with a deferred request: the route's handler stores the
+ * answer (queue() sees STAGE_RUNNING), then the connection is resumed and
+ * MHD calls on_request, which queues it. Nothing here touches r after
+ * MHD_resume_connection: from then on on_completed may free it. */
+static void run_deferred(struct http_req *r) {
+  int stage = STAGE_QUEUED;
+  if (!atomic_compare_exchange_strong(&r->stage, &stage, STAGE_RUNNING)) {
+    req_free(r); /* abandoned by on_completed */
+    return;
+  }
+  (void)tw__http_route(r);
+  struct MHD_Connection *conn = r->conn;
+  stage = STAGE_RUNNING;
+  if (!atomic_compare_exchange_strong(&r->stage, &stage, STAGE_ANSWERED)) {
+    req_free(r);
+    return;
+  }
+  MHD_resume_connection(conn);
+}
+
+enum MHD_Result tw__http_defer(struct http_req *r) {
+  struct tw__http *h = r->h;
+  /* Draining takes no new work in either mode (what runs finishes). */
+  bool draining = atomic_load(&h->draining);
+  if (!draining) {
+    if (!h->workers.threads) return tw__http_route(r);
+    if (tw__http_workers_push(&h->workers, r) == 0) return MHD_YES;
+    draining = atomic_load(&h->draining); /* closed meanwhile? */
+  }
+  /* Refused inline, without suspending: the client may retry. */
+  size_t len;
+  char *body = tw__error_json(
+      "unavailable",
+      draining ? "the server is shutting down"
+               : "every worker is busy and the queue is full; retry later",
+      &len);
+  return tw__http_respond(r, 503, "application/json", body, len,
+                          "Retry-After", "1", (const char *)NULL);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn,
@@ -371,6 +463,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
   struct http_req *r = *con_cls;
   if (!r) return;
   *con_cls = NULL;
+  int stage = atomic_load(&r->stage);
+  bool abandoned = (stage == STAGE_QUEUED || stage == STAGE_RUNNING) &&
+                   atomic_compare_exchange_strong(&r->stage, &stage,
+                                                  STAGE_ABANDONED);
+  if (abandoned) /* not expected: see enum http_stage */
+    tw__log(TW_LOG_WARN, &r->rc,
+            "http: connection completed while its request was on a worker");
   uint64_t ns = tw__now_ns() - r->start_ns;
   int status = r->responded ? r->status : 499; /* client went away */
   if (status < 100 || status > 599) status = 599;
@@ -383,8 +482,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
             r->param[0] ? " " : "", r->param, status, (double)ns / 1e6,
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
                                                        : " (connection ended)");
-  free(r->body);
-  free(r);
+  /* An abandoned request is the worker's to free. Otherwise a stored
+   * answer not sent (the client left before the resume) is freed here. */
+  if (!abandoned) req_free(r);
   atomic_fetch_sub(&h->inflight, 1);
 }
 
@@ -420,6 +520,9 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   tw__log(TW_LOG_DEBUG, NULL, "http: %s", msg);
 }
 
+/* Each worker reserves an 8 MiB stack; past this, a typo. */
+#define MAX_WORKERS 4096u
+
 int tw__http_start(struct tw__svc *svc, struct tw__http **out,
                    uint16_t *port, char *err, size_t errlen) {
   *out = NULL;
@@ -433,12 +536,35 @@ int tw__http_start(struct tw__svc *svc, struct tw__http **out,
   if (!h) return tw__err(TW_ENOMEM, err, errlen, "out of memory");
   h->svc = svc;
   h->started_ns = tw__now_ns();
+  int rc;
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
                    MHD_USE_ERROR_LOG | MHD_USE_TURBO;
-  if (cfg->threads == 0)
+  /* Thread per connection: guests run on the connection's thread, which
+   * needs their stack. Event threads only run cheap handlers and keep the
+   * default stack; guests run on the workers' 8 MiB stacks. */
+  size_t stack = 0;
+  if (cfg->threads == 0) {
     flags |= MHD_USE_THREAD_PER_CONNECTION;
-  else
-    flags |= MHD_USE_EPOLL_INTERNAL_THREAD;
+    stack = (size_t)8 << 20;
+  } else {
+    flags |= MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+    if (cfg->invoke_workers < 1 || cfg->invoke_workers > MAX_WORKERS) {
+      rc = tw__err(TW_EINVAL, err, errlen,
+                   "invoke_workers must be from 1 to %u, got %u",
+                   MAX_WORKERS, cfg->invoke_workers);
+      goto fail_workers;
+    }
+    if ((rc = tw__http_workers_start(&h->workers, cfg->invoke_workers,
+                                     cfg->invoke_queue_limit, run_deferred,
+                                     err, errlen)) != 0)
+      goto fail_workers;
+  }
+  struct MHD_OptionItem opts[] = {
+      {MHD_OPTION_THREAD_STACK_SIZE, (intptr_t)stack, NULL},
+      {cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+       (intptr_t)cfg->threads, NULL},
+      {MHD_OPTION_END, 0, NULL},
+  };
   h->d = MHD_start_daemon(
       flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
       (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
@@ -446,23 +572,31 @@ int tw__http_start(struct tw__svc *svc, struct tw__http **out,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->connection_limit,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->header_limit,
       MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-      1024u, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-      MHD_OPTION_THREAD_STACK_SIZE, (size_t)8 << 20,
-      cfg->threads ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
-      (unsigned)cfg->threads, MHD_OPTION_END);
+      1024u, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY,
+      opts, MHD_OPTION_END);
   if (!h->d) {
-    free(h);
-    return tw__err(TW_EIO, err, errlen, "cannot listen on %s: %s", cfg->addr,
-                   errno ? strerror(errno) : "libmicrohttpd refused");
+    rc = tw__err(TW_EIO, err, errlen, "cannot listen on %s: %s", cfg->addr,
+                 errno ? strerror(errno) : "libmicrohttpd refused");
+    goto fail_daemon;
   }
   const union MHD_DaemonInfo *info =
       MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
   if (port) *port = info ? info->port : ntohs(sa.sin_port);
   *out = h;
   return 0;
+
+fail_daemon:
+  tw__http_workers_stop(&h->workers);
+fail_workers:
+  free(h);
+  return rc;
 }
 
 void tw__http_quiesce(struct tw__http *h) {
+  /* New work for the pool is refused from here on (503, Connection:
+   * close); what is queued or running finishes. */
+  atomic_store(&h->draining, true);
+  tw__http_workers_close(&h->workers);
   MHD_socket fd = MHD_quiesce_daemon(h->d);
   if (fd != MHD_INVALID_SOCKET) close(fd);
 }
@@ -479,7 +613,16 @@ bool tw__http_drain(struct tw__http *h, uint32_t ms) {
 
 void tw__http_stop(struct tw__http *h, bool wait) {
   if (!h) return;
-  if (!wait) return; /* threads inside guests: leave them to exit() */
+  atomic_store(&h->draining, true);
+  tw__http_workers_close(&h->workers);
+  /* A worker may be inside a guest, its connection suspended: stopping
+   * the daemon now would be an API violation (MHD panics) and freeing h a
+   * use-after-free. Leave the workers, the daemon and h to exit(). */
+  if (!wait) return;
+  /* Every connection handed to a worker is resumed before the worker goes
+   * back to the FIFO, so once they are joined none is suspended (MHD
+   * itself takes in resumes still pending when it stops). */
+  tw__http_workers_stop(&h->workers);
   MHD_stop_daemon(h->d);
   free(h);
 }

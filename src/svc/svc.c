@@ -81,17 +81,28 @@ void tw__svc_config_default(struct tw__svc_config *c) {
   memset(c, 0, sizeof *c);
   snprintf(c->addr, sizeof c->addr, "127.0.0.1:8080");
   snprintf(c->data_dir, sizeof c->data_dir, "var");
-  c->threads = 0;
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  if (ncpu < 1) ncpu = 1;
+  if (ncpu > 1024) ncpu = 1024;
+  /* Event threads only parse, route and answer cheap requests: one per
+   * CPU. Workers mostly wait on guests that may loop until their
+   * deadline, so there are more of them than CPUs. */
+  c->threads = (uint32_t)ncpu;
+  c->invoke_workers = (uint32_t)(4 * ncpu < 8 ? 8 : 4 * ncpu);
+  c->invoke_queue_limit = 256;
   c->connection_limit = 1024;
   c->connection_timeout_s = 30;
   c->body_limit = (uint64_t)64 << 20;
-  c->url_limit = 8192;
+  /* Below header_limit, so that a long target gets this server's JSON
+   * 414; one that does not fit the head at all gets libmicrohttpd's plain
+   * 414 or 431. The API's own targets are a few hundred bytes. */
+  c->url_limit = 4096;
   /* The request head's cap, also libmicrohttpd's per-connection memory
    * area, which the library clears on every request of a keep-alive
    * connection: at 64 KiB that memset was 15% of the CPU of a trivial
-   * request. 16 KiB is Node.js's default limit on headers; larger heads
-   * get 431. */
-  c->header_limit = 16 * 1024;
+   * request, and smaller is faster still. 8 KiB is nginx's default for a
+   * header line and Apache's for a field; larger heads get 431. */
+  c->header_limit = 8 * 1024;
   c->job_workers = 2;
   c->job_queue_limit = 10000;
   c->drain_ms = 10000;
@@ -127,6 +138,8 @@ static const struct {
     {S_(addr)},
     {S_(data_dir)},
     {N_(threads, K_U32)},
+    {N_(invoke_workers, K_U32)},
+    {N_(invoke_queue_limit, K_U32)},
     {N_(connection_limit, K_U32)},
     {N_(connection_timeout_s, K_U32)},
     {N_(body_limit, K_U64)},

@@ -41,12 +41,19 @@ struct tw__svc_gpu_config {
 struct tw__svc_config {
   char addr[128];       /* "127.0.0.1:8080" (port 0: ephemeral) */
   char data_dir[1024];  /* SQLite database, artifacts, secret */
-  uint32_t threads;     /* HTTP worker threads; 0 = one per connection */
+  uint32_t threads;     /* HTTP event threads (epoll, default: online
+                           CPUs); 0 = a thread per connection */
+  uint32_t invoke_workers; /* threads that run requests which can block
+                              (invocations, deploys, writes): 4 x online
+                              CPUs, at least 8; unused with threads 0 */
+  uint32_t invoke_queue_limit; /* such requests waiting for a worker;
+                                  past it 503 with Retry-After (256) */
   uint32_t connection_limit;
   uint32_t connection_timeout_s; /* idle/slow clients are cut after this */
   uint64_t body_limit;  /* bytes (64 MiB) */
-  uint32_t url_limit;   /* bytes of request target (8 KiB) */
-  uint32_t header_limit; /* bytes of request head, MHD memory limit */
+  uint32_t url_limit;   /* bytes of request target (4 KiB) */
+  uint32_t header_limit; /* bytes of request head, MHD memory limit
+                            (8 KiB) */
   uint32_t job_workers;
   uint32_t job_queue_limit;
   uint32_t drain_ms;    /* graceful shutdown bound */

@@ -100,15 +100,16 @@ struct svc_tenant {
 };
 
 struct svc_job; /* jobs.c */
+struct tok_mac; /* auth.c */
 
 struct tw__svc {
   struct tw__svc_config cfg;
   struct tw__db *db;
   struct tw__artifacts *art;
   uint8_t pepper[32];
-  /* EVP_MAC_CTX keyed with the pepper once (auth.c); only ever duplicated
-   * (a const use, safe from many threads) after the start. */
-  void *tok_mac;
+  /* The token HMAC's keyed SHA-256 states (auth.c, struct tok_mac),
+   * made once; only read (copied) after the start, from any thread. */
+  struct tok_mac *tok_mac;
   _Atomic bool ready, draining;
 
   pthread_mutex_t engines_mu;

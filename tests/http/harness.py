@@ -34,10 +34,11 @@ def js(b):
 
 class Server:
     """A server process. `home` holds its config, log and port file;
-    `data` (default: home) is its --data directory."""
+    `data` (default: home) is its --data directory; `args` are more
+    command-line options."""
 
     def __init__(self, tw, admin, home, config, data=None, env=None,
-                 start_s=10):
+                 start_s=10, args=()):
         self.home = home
         os.makedirs(home, exist_ok=True)
         self.port_file = os.path.join(home, "port")
@@ -55,7 +56,8 @@ class Server:
         self.log = open(os.path.join(home, "server.log"), "ab")
         self.p = subprocess.Popen(
             [tw, "serve", "--addr", "127.0.0.1:0", "--data", data or home,
-             "--config", self.cfg_path, "--port-file", self.port_file],
+             "--config", self.cfg_path, "--port-file", self.port_file,
+             *args],
             env=e, stdout=self.log, stderr=self.log)
         deadline = time.time() + start_s
         while not os.path.exists(self.port_file):
