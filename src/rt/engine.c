@@ -203,13 +203,28 @@ static void stop_late_calls(tw_engine_t *e) {
       tw__rt_exec_stop(x);
 }
 
+/* After the last call ends the timer keeps ticking this long before it
+ * sleeps until the next call: under a stream of short calls (an HTTP
+ * server's invocations) it then needs no wake-up per call. */
+#define TIMER_LINGER_MS 100
+
 static void *timer_main(void *arg) {
   tw_engine_t *e = arg;
+  uint64_t idle_since = 0;
   pthread_mutex_lock(&e->timer_mu);
   while (!e->timer_stop) {
     if (!e->running) {
-      pthread_cond_wait(&e->timer_cv, &e->timer_mu);
-      continue;
+      uint64_t now = tw__now_ns();
+      if (!idle_since) idle_since = now;
+      if (now - idle_since >= (uint64_t)TIMER_LINGER_MS * 1000000u) {
+        e->timer_waiting = true;
+        pthread_cond_wait(&e->timer_cv, &e->timer_mu);
+        e->timer_waiting = false;
+        idle_since = 0;
+        continue;
+      }
+    } else {
+      idle_since = 0;
     }
     pthread_mutex_unlock(&e->timer_mu);
     struct timespec ts = {0, 1000000};
@@ -236,7 +251,7 @@ void tw__rt_calls_enter(tw_engine_t *e, struct tw__exec *x,
         e->timer_started = true;
       /* Without a timer thread deadlines cannot fire; calls still run. */
     }
-    pthread_cond_signal(&e->timer_cv);
+    if (e->timer_waiting) pthread_cond_signal(&e->timer_cv);
   }
   uint64_t now = __atomic_load_n(&e->epoch, __ATOMIC_RELAXED);
   uint64_t deadline = deadline_ms ? now + deadline_ms : UINT64_MAX;

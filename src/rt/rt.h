@@ -53,6 +53,7 @@ struct tw_engine {
   pthread_cond_t timer_cv;
   pthread_t timer;
   bool timer_started, timer_stop;
+  bool timer_waiting; /* the timer sleeps until the next call */
 
   /* Tier 1 (tier.c): created with the engine unless cfg.tier is
    * TW_TIER_0; its threads start with the first module. */
