@@ -18,6 +18,9 @@
 
 #ifndef TW_VERSION_STRING
 #define TW_VERSION_STRING "0.1.0"
+/* How long a synchronous invocation may run on an event thread before it
+ * is run again on a worker (tw__svc_invoke_inline). */
+#define INLINE_BUDGET_MS 1
 #endif
 
 /* ---- Small helpers ---- */
@@ -245,7 +248,18 @@ static enum MHD_Result invoke(struct http_req *r) {
   if (r->param_bad)
     return tw__http_error(r, 404, "not_found", "no such function");
   tw__http_copy(r->rc.tenant, sizeof r->rc.tenant, t);
-  if (prefers_async(r)) {
+  /* On an event thread (the epoll pool), a synchronous call of a pure
+   * function is tried here within a small budget; everything else, and a
+   * call that declines or overruns, goes to a worker. */
+  bool on_event_thread =
+      r->h->workers.threads && atomic_load(&r->stage) == STAGE_INLINE;
+  struct tw__reply rep;
+  if (on_event_thread) {
+    if (prefers_async(r) || atomic_load(&r->h->draining) ||
+        !tw__svc_invoke_inline(r->h->svc, &r->rc, t, r->param, r->body,
+                               r->len, INLINE_BUDGET_MS, &rep))
+      return tw__http_defer(r);
+  } else if (prefers_async(r)) {
     char id[TW_ID_MAX + 1];
     struct tw__status st;
     char target[2 * TW_ID_MAX + 2];
@@ -267,9 +281,9 @@ static enum MHD_Result invoke(struct http_req *r) {
                             "Location", loc, "Preference-Applied",
                             "respond-async", (const char *)NULL);
   }
-  struct tw__reply rep;
-  tw__svc_invoke(r->h->svc, &r->rc, t, r->param, r->body, r->len, NULL,
-                 &rep);
+  if (!on_event_thread)
+    tw__svc_invoke(r->h->svc, &r->rc, t, r->param, r->body, r->len, NULL,
+                   &rep);
   char retry[16], exitc[16];
   if (rep.retry_after) snprintf(retry, sizeof retry, "%u", rep.retry_after);
   if (rep.exit_code >= 0) snprintf(exitc, sizeof exitc, "%d", rep.exit_code);
@@ -697,7 +711,8 @@ static enum MHD_Result unauthorized(struct http_req *r, const char *msg) {
  * reads of records, /metrics and refusals stay on the event thread. */
 static bool may_block(const struct http_req *r) {
   switch (r->route) {
-  case ROUTE_INVOKE:
+  case ROUTE_INVOKE: /* unless it can run inline: invoke() decides */
+    return r->method == M_POST && !r->h->workers.threads;
   case ROUTE_TOKENS:
     return r->method == M_POST;
   case ROUTE_FUNCTION:

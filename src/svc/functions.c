@@ -720,9 +720,13 @@ void svc_quota_give(struct svc_fn *fn) {
 
 #define MAX_PARAMS 1000
 
+/* budget_ms: 0, or a deadline for the call shorter than the function's
+ * own (the inline attempt); *overran is then set when the call ran out of
+ * it. */
 static enum svc_outcome invoke_typed(struct tw__svc *svc, struct svc_fn *fn,
                                      const uint8_t *body, size_t len,
                                      struct tw__run_ctl *ctl,
+                                     uint32_t budget_ms, bool *overran,
                                      struct tw__reply *out) {
   json_t *root = NULL, *args = NULL;
   const char *ename;
@@ -783,9 +787,16 @@ static enum svc_outcome invoke_typed(struct tw__svc *svc, struct svc_fn *fn,
     pool_give_back(svc, fn, &in);
   } else {
     err[0] = '\0';
-    rc = tw_instance_call_n(in.inst, ename, elen, argv, ft.nparams, resv,
-                            ft.nresults, err, sizeof err);
+    tw_call_options_t opts = {.deadline_ms = budget_ms ? budget_ms
+                                                        : TW_DEADLINE_INHERIT};
+    rc = tw_instance_call_ex(in.inst, ename, elen, argv, ft.nparams, resv,
+                             ft.nresults, &opts, err, sizeof err);
     svc_job_bind(svc, ctl, NULL); /* before the store is reset or freed */
+    if (budget_ms && rc == TW_ETRAP) {
+      tw_trap_info_t ti;
+      tw_store_last_trap(in.store, &ti);
+      *overran = ti.kind == TW_TRAP_DEADLINE;
+    }
     if (rc == 0) {
       size_t cap = tw__codec_results_size(ft.nresults) + 16;
       char *b = malloc(cap);
@@ -943,9 +954,55 @@ void tw__svc_invoke(struct tw__svc *svc, const struct tw__reqctx *rc,
   enum svc_outcome o = fn->gpu ? svc_gpu_invoke(svc, fn, body, len, out)
                        : fn->mode == FN_HANDLER
                            ? invoke_handler(svc, fn, body, len, ctl, out)
-                           : invoke_typed(svc, fn, body, len, ctl, out);
+                           : invoke_typed(svc, fn, body, len, ctl, 0, NULL,
+                                          out);
   count(fn, o);
   svc_fn_put(fn);
+}
+
+/* How long a function that overran the inline budget skips the inline
+ * attempt. */
+#define INLINE_BACKOFF_NS (30ull * 1000000000u)
+
+bool tw__svc_invoke_inline(struct tw__svc *svc, const struct tw__reqctx *rc,
+                           const char *tenant, const char *name,
+                           const uint8_t *body, size_t len,
+                           uint32_t budget_ms, struct tw__reply *out) {
+  memset(out, 0, sizeof *out);
+  out->exit_code = -1;
+  struct svc_fn *fn = svc_fn_get(svc, tenant, name);
+  if (!fn) {
+    tw__svc_invoke(svc, rc, tenant, name, body, len, NULL, out); /* 404 */
+    return true;
+  }
+  if (fn->gpu || fn->mode != FN_TYPED || !fn->pool ||
+      fn->rec.deadline_ms <= budget_ms ||
+      tw__now_ns() < atomic_load_explicit(&fn->inline_off_until,
+                                          memory_order_relaxed)) {
+    svc_fn_put(fn);
+    return false;
+  }
+  bool overran = false;
+  enum svc_outcome o =
+      invoke_typed(svc, fn, body, len, NULL, budget_ms, &overran, out);
+  if (overran) {
+    atomic_store_explicit(&fn->inline_off_until,
+                          tw__now_ns() + INLINE_BACKOFF_NS,
+                          memory_order_relaxed);
+    tw__log(TW_LOG_INFO, rc,
+            "invoke %s/%s: over the inline budget of %u ms; runs on a "
+            "worker for the next %llu s",
+            tenant, name, budget_ms,
+            (unsigned long long)(INLINE_BACKOFF_NS / 1000000000u));
+    free(out->body);
+    memset(out, 0, sizeof *out);
+    out->exit_code = -1;
+    svc_fn_put(fn);
+    return false;
+  }
+  count(fn, o);
+  svc_fn_put(fn);
+  return true;
 }
 
 /* ---- Metrics ---- */

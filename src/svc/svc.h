@@ -263,6 +263,19 @@ void tw__svc_invoke(struct tw__svc *svc, const struct tw__reqctx *rc,
                     const char *tenant, const char *name,
                     const uint8_t *body, size_t len, struct tw__run_ctl *ctl,
                     struct tw__reply *out);
+/* The fast path of a synchronous invocation, for a thread that must not
+ * wait long (an HTTP event thread): runs it here with a deadline of
+ * budget_ms when the function is a pooled typed function (its module
+ * imports nothing and each call starts from a reset instance) whose own
+ * deadline is longer. Returns true with *out the reply, or false with
+ * nothing done and *out empty: the caller runs tw__svc_invoke elsewhere.
+ * That is also what happens when the call overruns the budget: a pure
+ * function run again from a reset instance gives the same result, and
+ * the function then skips this path for a while (its calls are slow). */
+bool tw__svc_invoke_inline(struct tw__svc *svc, const struct tw__reqctx *rc,
+                           const char *tenant, const char *name,
+                           const uint8_t *body, size_t len,
+                           uint32_t budget_ms, struct tw__reply *out);
 /* Fills *out as an error reply with a JSON body. */
 void tw__reply_error(struct tw__reply *out, int status, const char *code,
                      const char *fmt, ...) TW_PRINTF(4, 5);

@@ -75,6 +75,9 @@ struct svc_fn {
   struct svc_inst *idle;
   uint32_t nidle;
   _Atomic uint32_t busy;
+  /* Until when (ns) invocations skip the inline attempt: set when one
+   * overran its inline budget (tw__svc_invoke_inline). */
+  _Atomic uint64_t inline_off_until;
   _Atomic uint64_t outcomes[OUT_COUNT_];
 };
 

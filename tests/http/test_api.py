@@ -237,6 +237,40 @@ def run_basic(s):
                         token=a)
     check("still serving after bad guests", js(body) == {"results": [42]})
 
+    # A pure call that overruns the event thread's inline budget runs again
+    # on a worker: one right answer, counted once; the function's later
+    # calls skip the inline attempt.
+    st, _, body = s.req("PUT", "/v1/functions/pure?deadline_ms=5000&"
+                        "pool_size=1", loop, token=a)
+    check("deploy pure", st == 201, body[:300])
+    pp = "/v1/functions/pure/invoke"
+
+    def pure_counts():
+        text = s.req("GET", "/metrics", token=ADMIN)[2].decode()
+        m = re.findall(r'tensor_wasm_invocations_total\{function="alpha/pure",'
+                       r'outcome="(\w+)"\} (\d+)', text)
+        return {k: int(v) for k, v in m if int(v)}
+
+    def overruns():
+        log = read(os.path.join(s.home, "server.log")).decode()
+        return log.count("alpha/pure: over the inline budget")
+    st, _, body = s.req("POST", pp, {"export": "slow", "args": [10]},
+                        token=a)
+    check("fast pure call", js(body) == {"results": [45]})
+    check("fast pure call ran inline", overruns() == 0, overruns())
+    n = 20_000_000
+    want = (n * (n - 1) // 2) % 2**32
+    want = want - 2**32 if want >= 2**31 else want
+    for _ in range(2):
+        st, _, body = s.req("POST", pp, {"export": "slow", "args": [n]},
+                            token=a)
+        check("slow pure call: one right answer",
+              st == 200 and js(body) == {"results": [want]}, body[:200])
+    check("the slow call overran the inline budget once", overruns() == 1,
+          overruns())
+    check("pure calls counted once each", pure_counts() == {"success": 3},
+          pure_counts())
+
     # ---- handler mode
     st, h, body = s.req("POST", "/v1/functions/echo/invoke", b"hello world",
                         token=a)
