@@ -30,8 +30,8 @@ extern const unsigned long tw__prelude_text_len;
 
 /* Options of the generated C. */
 struct tw__codegen_opts {
-  /* Emit the deadline polls (TWR_POLL) at function entries and loop
-   * headers. Without them a guest cannot be interrupted. */
+  /* Emit the deadline checks at loop headers (TWR_POLL). Without them a
+   * guest is stopped only at function entries. */
   bool interruptible;
   /* ntus > 1: emit translation unit `tu` of ntus, holding the defined
    * functions i with tu_of[i] == tu (tu_of has m->nfuncs entries); unit 0
@@ -40,7 +40,17 @@ struct tw__codegen_opts {
    * objects link into one shared object. ntus <= 1: one whole unit. */
   uint32_t ntus, tu;
   const uint32_t *tu_of;
+  /* tw__codegen_calls of the module, or NULL to have it computed: a
+   * caller emitting several units computes it once. */
+  const uint8_t *calls;
 };
+
+/* calls[i] = 1 when defined function i has a call or call_indirect
+ * instruction (reachable or not), else 0; calls has m->nfuncs entries.
+ * Codegen relies on it: every such function checks at its entry, so a
+ * loop calling one on every iteration needs no check of its own. */
+int tw__codegen_calls(const struct tw__module *m, uint8_t *calls, char *err,
+                      size_t errlen);
 
 /* Fills *o with the defaults: interruptible, one translation unit. */
 void tw__codegen_opts_default(struct tw__codegen_opts *o);

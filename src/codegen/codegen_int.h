@@ -24,13 +24,8 @@ char tw__cg_suffix(uint8_t t);
 void tw__cg_signature(struct tw__buf *b, const struct tw__functype *ft,
                       const char *name, int with_names);
 
-/* calls[i] = 1 when defined function i has a call or call_indirect
- * instruction (reachable or not), else 0; calls has m->nfuncs entries. */
-int tw__cg_scan_calls(const struct tw__module *m, uint8_t *calls, char *err,
-                      size_t errlen);
-
 /* Appends the C function for defined function `defidx` to out. calls
- * (from tw__cg_scan_calls, or NULL) lets loops that call a function that
+ * (from tw__codegen_calls, or NULL) lets loops that call a function that
  * calls go without their own header check: every such function checks at
  * its entry. scratch is a caller-owned buffer reused between functions
  * (its contents are clobbered). Returns 0, TW_EUNSUPPORTED (SIMD),

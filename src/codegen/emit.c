@@ -179,11 +179,16 @@ int tw__codegen_c_ex(const struct tw__module *m,
     for (uint32_t k = 0; k < m->nfunc_imports; k++) emit_thunk(m, k, out);
   if (out->error) goto buf_fail;
 
-  uint8_t *calls = tw__malloc(m->nfuncs ? m->nfuncs : 1);
-  if (!calls) return tw__err(TW_ENOMEM, err, errlen, "out of memory");
-  if ((rc = tw__cg_scan_calls(m, calls, err, errlen))) {
-    tw__free(calls);
-    return rc;
+  uint8_t *own = NULL;
+  const uint8_t *calls = o->calls;
+  if (!calls) {
+    if (!(own = tw__malloc(m->nfuncs ? m->nfuncs : 1)))
+      return tw__err(TW_ENOMEM, err, errlen, "out of memory");
+    if ((rc = tw__codegen_calls(m, own, err, errlen))) {
+      tw__free(own);
+      return rc;
+    }
+    calls = own;
   }
   struct tw__buf scratch;
   tw__buf_init(&scratch, out->limit);
@@ -197,7 +202,7 @@ int tw__codegen_c_ex(const struct tw__module *m,
                    "\"static \"", m->nfunc_imports + i);
     if (rc) {
       tw__buf_free(&scratch);
-      tw__free(calls);
+      tw__free(own);
       if (rc == TW_ELIMIT || rc == TW_ENOMEM)
         return tw__err(rc, err, errlen,
                        "codegen: function %" PRIu32 ": %s",
@@ -208,7 +213,7 @@ int tw__codegen_c_ex(const struct tw__module *m,
     }
   }
   tw__buf_free(&scratch);
-  tw__free(calls);
+  tw__free(own);
 
   if (first) {
     for (uint32_t t = 0; t < m->ntypes; t++) emit_invoker(m, t, out);

@@ -27,7 +27,7 @@ struct ctl {
   uint32_t np, nr;
   const uint8_t *pt, *rt; /* param / result types (module- or static-owned) */
   /* Loops: where "TWR_POLL(x);" is in the body, and whether the header
-   * check can go (see loop_covered). */
+   * check can go (see loop_call). */
   size_t poll_pos;
   bool covered, tainted;
 };
@@ -53,7 +53,6 @@ struct fstate {
   uint32_t nlabels;
   uint32_t max_mr; /* largest multi-result call */
   bool has_call;   /* calls a function (call, call_indirect) */
-  bool has_loop;   /* has a loop (polls at its header) */
   const uint8_t *calls; /* per defined function: it calls (see tw__cg_func) */
   bool uses_mem;   /* addresses memory 0 through m0_ */
   bool unreachable;
@@ -700,7 +699,6 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
       put3(fs, "L", c.label, ":;\n");
       c.poll_pos = fs->b->len;
       put(fs, "TWR_POLL(x);\n");
-      fs->has_loop = true;
     }
     return push_ctl(fs, &c);
   }
@@ -1054,7 +1052,7 @@ static void declare_slots(struct fstate *fs, struct tw__buf *o,
   }
 }
 
-int tw__cg_scan_calls(const struct tw__module *m, uint8_t *calls, char *err,
+int tw__codegen_calls(const struct tw__module *m, uint8_t *calls, char *err,
                       size_t errlen) {
   for (uint32_t i = 0; i < m->nfuncs; i++) {
     const struct tw__func *fn = &m->funcs[i];

@@ -115,6 +115,7 @@ struct tw__tier1_job {
   /* Units, once the coordinator has split the module (under t->mu). */
   uint32_t ntus, claimed, finished;
   uint32_t *tu_of;
+  uint8_t *calls; /* tw__codegen_calls of m, shared by the units */
   int unit_rc;
   char unit_err[512];
   char dir[PATH_MAX]; /* build folder */
@@ -628,6 +629,7 @@ static int compile_unit(struct tw__tier1_job *j, uint32_t u, char *err,
   o.ntus = j->ntus;
   o.tu = u;
   o.tu_of = j->tu_of;
+  o.calls = j->calls;
   struct tw__buf src;
   tw__buf_init(&src, UNIT_LIMIT_BYTES);
   int rc = tw__codegen_c_ex(j->m, &o, &src, err, errlen);
@@ -726,7 +728,11 @@ static int build(struct tw__tier1_job *j, char *err, size_t errlen) {
   struct tw__tier1 *t = j->t;
   const struct tw__module *m = j->m;
   j->tu_of = tw__calloc(m->nfuncs ? m->nfuncs : 1, sizeof *j->tu_of);
-  if (!j->tu_of) return tw__err(TW_ENOMEM, err, errlen, "out of memory");
+  j->calls = tw__malloc(m->nfuncs ? m->nfuncs : 1);
+  if (!j->tu_of || !j->calls)
+    return tw__err(TW_ENOMEM, err, errlen, "out of memory");
+  int crc = tw__codegen_calls(m, j->calls, err, errlen);
+  if (crc) return crc;
   uint32_t n = tw__codegen_split(m, UNIT_TARGET_BYTES, MAX_UNITS, j->tu_of);
   if (n == 0) n = 1;
   pthread_mutex_lock(&t->mu);
@@ -1022,6 +1028,7 @@ void tw__tier1_job_free(struct tw__tier1_job *j) {
   while (j->state != JOB_DONE) pthread_cond_wait(&t->cv, &t->mu);
   pthread_mutex_unlock(&t->mu);
   tw__free(j->tu_of);
+  tw__free(j->calls);
   tw__free(j);
 }
 
