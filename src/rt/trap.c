@@ -190,8 +190,8 @@ TW_NORETURN void tw__rt_trap(struct tw__exec *x, int kind) {
  * seq_cst, so they fall in one total order. A call links its exec into
  * the store's chain and only then reads `interrupted`; tw_store_interrupt
  * sets `interrupted` and only then reads the chain: one of the two sees
- * the other, so either the call zeroes its own deadline or the
- * interrupter finds it. An interrupter counts itself in `interrupters`
+ * the other, so either the call stops itself or the interrupter finds
+ * it. An interrupter counts itself in `interrupters`
  * before reading the chain, and a call that unlinks its exec waits for
  * the count to be 0 before its frame goes away: an interrupter that came
  * later in the order reads the chain without that exec. */
@@ -257,7 +257,7 @@ int tw__rt_protected_call_dl(tw_store_t *store, tw__rt_body_fn fn, void *arg,
     fn(&ex, arg);
   } else {
     struct tw__exec *t = vx;
-    /* Generated code only knows deadlines; an interrupt zeroed ours. */
+    /* A stopped call traps as a deadline; an interrupt stopped this one. */
     if (t->trap_kind == TW_TRAP_DEADLINE && atomic_load(&store->interrupted))
       t->trap_kind = TW_TRAP_INTERRUPTED;
     if (t->trap_kind == TW_TRAP_EXIT) {

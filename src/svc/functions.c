@@ -718,6 +718,25 @@ void svc_quota_give(struct svc_fn *fn) {
   atomic_fetch_sub(&t->memory, (int64_t)fn->rec.memory_bytes);
 }
 
+enum svc_outcome svc_reply_results(const tw_val_t *results, size_t n,
+                                   struct tw__reply *out) {
+  size_t cap = tw__codec_results_size(n) + 16;
+  char *b = malloc(cap);
+  if (!b) {
+    tw__reply_error(out, 503, "unavailable", "out of memory");
+    return OUT_ERROR;
+  }
+  memcpy(b, "{\"results\":", 11);
+  size_t len = tw__codec_results_format(results, n, b + 11, cap - 11);
+  memcpy(b + 11 + len, "}", 2);
+  free(out->body);
+  out->status = 200;
+  out->content_type = "application/json";
+  out->body = b;
+  out->len = 11 + len + 1;
+  return OUT_SUCCESS;
+}
+
 #define MAX_PARAMS 1000
 
 /* budget_ms: 0, or a deadline for the call shorter than the function's
@@ -798,23 +817,7 @@ static enum svc_outcome invoke_typed(struct tw__svc *svc, struct svc_fn *fn,
       *overran = ti.kind == TW_TRAP_DEADLINE;
     }
     if (rc == 0) {
-      size_t cap = tw__codec_results_size(ft.nresults) + 16;
-      char *b = malloc(cap);
-      if (b) {
-        memcpy(b, "{\"results\":", 11);
-        size_t n = tw__codec_results_format(resv, ft.nresults, b + 11,
-                                            cap - 11);
-        memcpy(b + 11 + n, "}", 2);
-        free(out->body);
-        out->status = 200;
-        out->content_type = "application/json";
-        out->body = b;
-        out->len = 11 + n + 1;
-        o = OUT_SUCCESS;
-      } else {
-        tw__reply_error(out, 503, "unavailable", "out of memory");
-        o = OUT_ERROR;
-      }
+      o = svc_reply_results(resv, ft.nresults, out);
     } else {
       o = guest_failure(in.store, rc, "call", err, out);
     }

@@ -333,25 +333,8 @@ static enum svc_outcome gpu_typed(struct tw__svc *svc, struct svc_fn *fn,
   req.export_name = ename;
   req.args = argv;
   req.nargs = ft.nparams;
-  if (!run(svc, fn, &req, &res, out, &o)) {
-    size_t cap = tw__codec_results_size(res.nresults) + 16;
-    char *b = malloc(cap);
-    if (b) {
-      memcpy(b, "{\"results\":", 11);
-      size_t n = tw__codec_results_format(res.results, res.nresults, b + 11,
-                                          cap - 11);
-      memcpy(b + 11 + n, "}", 2);
-      free(out->body);
-      out->status = 200;
-      out->content_type = "application/json";
-      out->body = b;
-      out->len = 11 + n + 1;
-      o = OUT_SUCCESS;
-    } else {
-      tw__reply_error(out, 503, "unavailable", "out of memory");
-      o = OUT_ERROR;
-    }
-  }
+  if (!run(svc, fn, &req, &res, out, &o))
+    o = svc_reply_results(res.results, res.nresults, out);
   tw_gpu_result_free(&res);
   svc_quota_give(fn);
 done:

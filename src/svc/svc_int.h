@@ -164,6 +164,10 @@ void svc_fn_put(struct svc_fn *fn);
  * take returns false (and takes nothing) when either would be exceeded. */
 bool svc_quota_take(struct svc_fn *fn);
 void svc_quota_give(struct svc_fn *fn);
+/* A 200 reply {"results":[...]} for n results (OUT_SUCCESS), or a 503
+ * when out of memory (OUT_ERROR). */
+enum svc_outcome svc_reply_results(const tw_val_t *results, size_t n,
+                                   struct tw__reply *out);
 void svc_engines_free(struct tw__svc *svc);
 /* auth.c */
 int svc_tokens_bootstrap(struct tw__svc *svc);

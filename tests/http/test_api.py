@@ -581,6 +581,7 @@ def run_pool_full(home):
         loop = read(os.path.join(WAT, "loop.wat"))
         s.req("PUT", "/v1/functions/loop?deadline_ms=1500&"
               "memory_bytes=1048576&pool_size=1", loop, token=tok)
+        s.req("PUT", "/v1/functions/quick?pool_size=1", loop, token=tok)
         spin = invoke_later(s, tok, "loop", {"export": "spin"})
         time.sleep(0.3)  # the only worker runs it
         queued = invoke_later(s, tok, "loop", {"export": "div",
@@ -595,6 +596,14 @@ def run_pool_full(home):
               f"{st} {h} {body[:200]} {took:.3f}s")
         st, _, _ = s.req("GET", "/healthz")
         check("probes answered with the pool full", st == 200)
+        # Neither the worker nor the queue can take it: only the inline
+        # path on the event thread answers this.
+        (st, _, body), took = timed(lambda: s.req(
+            "POST", "/v1/functions/quick/invoke",
+            {"export": "div", "args": [6, 3]}, token=tok))
+        check("pure call answered inline with the pool full",
+              st == 200 and js(body) == {"results": [2]} and took < 0.5,
+              f"{st} {body[:200]} {took:.3f}s")
         st, _, body = answer(spin)
         check("running request answered", st == 422 and
               is_error(st, body, "deadline_exceeded"), body[:200])
