@@ -106,7 +106,8 @@ static void emit_options(const struct tw__codegen_opts *o,
                   "#define TWM_EXPORT __attribute__((visibility(\"default\")))\n"
                   "#else\n#define TWM_EXPORT\n#endif\n");
   if (!o->interruptible)
-    tw__buf_puts(b, "#undef TWR_POLL\n#define TWR_POLL(x) ((void)0)\n");
+    tw__buf_puts(b, "#undef TWR_POLL\n#define TWR_POLL(x) ((void)0)\n"
+                    "#undef TWR_POLLM\n#define TWR_POLLM(m) ((void)0)\n");
 }
 
 /* tw__cg_func starts every function with "static "; turn that into

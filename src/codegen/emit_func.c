@@ -26,9 +26,9 @@ struct ctl {
   uint32_t base; /* operand height below the block's params */
   uint32_t np, nr;
   const uint8_t *pt, *rt; /* param / result types (module- or static-owned) */
-  /* Loops: where "TWR_POLL(x);" is in the body, and whether the header
-   * check can go (see loop_call). */
-  size_t poll_pos;
+  /* Loops: where the header check ("TWR_POLL...;", poll_len bytes) is in
+   * the body, and whether it can go (see loop_call). */
+  size_t poll_pos, poll_len;
   bool covered, tainted;
 };
 
@@ -697,8 +697,15 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     c.base = fs->height - c.np;
     if (op == TW_OP_LOOP) {
       put3(fs, "L", c.label, ":;\n");
+      /* With a memory 0, the check reads its poll page; else it reads
+       * the call's limit word. */
+      bool mem0 = fs->m->nmemories + fs->m->nmemory_imports > 0;
+      const char *poll = mem0 ? "TWR_POLLM(m0_);" : "TWR_POLL(x);";
+      if (mem0) fs->uses_mem = true;
       c.poll_pos = fs->b->len;
-      put(fs, "TWR_POLL(x);\n");
+      c.poll_len = strlen(poll);
+      put(fs, poll);
+      put(fs, "\n");
     }
     return push_ctl(fs, &c);
   }
@@ -724,7 +731,7 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     if (c->kind == CTL_IF && !c->has_else) put3(fs, "L", c->label, "_e:;\n");
     if (c->kind != CTL_LOOP) put3(fs, "L", c->label, ":;\n");
     if (c->kind == CTL_LOOP && c->covered && !fs->b->error)
-      memset(fs->b->data + c->poll_pos, ' ', sizeof "TWR_POLL(x);" - 1);
+      memset(fs->b->data + c->poll_pos, ' ', c->poll_len);
     rc = set_stack(fs, c->base, c->nr, c->rt);
     fs->nctl--;
     fs->unreachable = false;
@@ -1145,7 +1152,7 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
   if (fs.uses_mem) tw__buf_puts(o, "twr_u8 *const m0_ = in->mem0;\n");
   tw__buf_puts(o, "(void)x;\n(void)in;\n");
   /* Entry checks. Every loop header checks whether the call was stopped
-   * (TWR_POLL), unless each iteration calls a function that checks
+   * (TWR_POLLM or TWR_POLL), unless each iteration calls a function that checks
    * (loop_call). A function that calls checks the stack at its entry,
    * which also fails once the call was stopped (abi.h): a call tree
    * without loops can still run for exponential time. Code without loops

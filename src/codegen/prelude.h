@@ -12,15 +12,17 @@
 /* ---- entry checks ----
  * Every function body starts with (emit_func.c decides which apply):
  *   struct twr_inst *in = env;
- *   twr_u8 *const m0_ = in->mem0;                 if it touches memory 0
- *   TWR_ENTER(x, est);                            if it makes calls
- * and every loop header has TWR_POLL(x). mem0 never changes during a call
+ *   twr_u8 *const m0_ = in->mem0;     if it touches memory 0 or polls it
+ *   TWR_ENTER(x, est);                if it makes calls
+ * and every loop header has TWR_POLLM(m0_) (modules with a memory 0) or
+ * TWR_POLL(x) (modules without). mem0 never changes during a call
  * (abi.h), so it is read once: a may_alias guest store would otherwise
  * force gcc to reload it after every store.
  * Deadlines and interrupts need no check of their own: the runtime stops
  * a call by storing TWR_STOPPED into x->stack_limit (abi.h), which fails
  * the next stack check at a function entry (TWR_ENTER) and the next
- * TWR_POLL at a loop header. Both read the word anew every time. */
+ * TWR_POLL at a loop header, and by arming the poll pages of its store's
+ * memories, which faults the next TWR_POLLM. */
 
 /* The stack pointer, for the stack check. gcc/clang on x86-64 and
  * aarch64 read it with an (ordinary, movable) asm, so the check does not
@@ -89,6 +91,29 @@
   do {                                                                      \
     if ((x)->stack_limit == TWR_STOPPED)                                    \
       TWR_TRAP((x), TWR_TRAP_DEADLINE);                                     \
+  } while (0)
+#endif
+
+/* Loop header check of a module with a memory 0: read the last byte of
+ * the memory's poll page, just below its base (abi.h). One load, no
+ * branch, no register: the runtime arms the page to stop a call, and the
+ * fault handler turns the fault into the deadline trap. An asm volatile
+ * (tcc's inline assembler takes it too), so the read is neither deleted
+ * nor moved out of the loop; elsewhere a volatile read whose value is
+ * tested (tcc drops a volatile read cast to void). */
+#if (defined(__GNUC__) || defined(__TINYC__)) && defined(__x86_64__)
+#define TWR_POLLM(m) __asm__ volatile("testb $0, -1(%0)" : : "r"(m) : "cc")
+#elif defined(__GNUC__) && !defined(__TINYC__) && defined(__aarch64__)
+#define TWR_POLLM(m)                                                        \
+  do {                                                                      \
+    twr_u32 t_;                                                             \
+    __asm__ volatile("ldurb %w0, [%1, #-1]" : "=r"(t_) : "r"(m));           \
+  } while (0)
+#else
+#define TWR_POLLM(m)                                                        \
+  do {                                                                      \
+    if (*(const volatile twr_u8 *)((m) - 1)) {                              \
+    }                                                                       \
   } while (0)
 #endif
 

@@ -18,7 +18,7 @@
 #ifndef TW_RT_ABI_H
 #define TW_RT_ABI_H
 
-#define TWR_ABI_VERSION 3
+#define TWR_ABI_VERSION 4
 
 typedef unsigned char twr_u8;
 typedef unsigned short twr_u16;
@@ -63,7 +63,10 @@ struct twr_func {
 };
 
 /* A linear memory. base is fixed for the memory's life (an 8 GiB
- * reservation); only size changes. */
+ * reservation); only size changes. The 4 KiB below base is the memory's
+ * poll page: loop headers of code on this memory read its last byte
+ * (base[-1]); the runtime makes the page inaccessible to stop a call
+ * (struct twr_exec) and turns the fault into the deadline trap. */
 struct twr_memory {
   twr_u8 *base;
   twr_u64 size;      /* accessible bytes = pages * 65536 */
@@ -163,16 +166,19 @@ struct twr_rt {
  *
  * stack_limit is also the deadline: to stop a call, the runtime (the
  * engine's timer thread once the deadline passes, or tw_store_interrupt)
- * stores TWR_STOPPED here. Every function entry that checks the stack
- * then fails its check, and every loop header compares the word with
- * TWR_STOPPED (one instruction with a memory operand on x86-64), so one
- * word serves both checks and a deadline costs no separate poll at entry.
- * The trap handler tells the two causes apart by the word's value. The
+ * stores TWR_STOPPED here and arms the poll pages of the memories of the
+ * call's store (struct twr_memory). Every function entry that checks the
+ * stack then fails its check, so one word serves both checks and a
+ * deadline costs no separate poll at entry; every loop header reads the
+ * poll page of memory 0 (one load, no branch) or, in a module without
+ * memory, compares the word with TWR_STOPPED. The trap handler tells the
+ * causes apart by the word's value. The
  * word is read with a volatile access (or an asm memory operand) at every
  * check, since another thread may store to it while the call runs; an
  * aligned pointer-sized store is single-copy atomic on x86-64 and
  * aarch64, so a check sees the old limit or TWR_STOPPED, never a mix.
- * (Version 3: was an epoch pointer and a deadline polled separately.) */
+ * (Version 3: was an epoch pointer and a deadline polled separately;
+ * version 4 adds the poll pages.) */
 #define TWR_STOPPED (~(twr_uptr)0)
 struct twr_exec {
   const struct twr_rt *rt;

@@ -194,13 +194,27 @@ static void epoch_advance(tw_engine_t *e) {
   }
 }
 
-/* Stops every running call whose deadline the epoch has passed; the
- * caller holds timer_mu. */
+/* Ticks a stopped call may go on running guest code before the timer
+ * arms the poll page of every memory (and again every 100 ticks after):
+ * its loops then run on a memory of another store (linked across
+ * stores), whose page its own stop does not arm. Other calls fault once
+ * on such a page and go on. */
+#define STOP_ESCALATE_TICKS 10
+
+/* Stops every running call whose deadline the epoch has passed, again on
+ * every tick while it runs (re-arming its store's poll pages); the caller
+ * holds timer_mu. */
 static void stop_late_calls(tw_engine_t *e) {
   uint64_t now = __atomic_load_n(&e->epoch, __ATOMIC_RELAXED);
-  for (struct tw__exec *x = e->running; x; x = x->run_next)
-    if (now > __atomic_load_n(&x->deadline, __ATOMIC_RELAXED))
-      tw__rt_exec_stop(x);
+  bool escalate = false;
+  for (struct tw__exec *x = e->running; x; x = x->run_next) {
+    if (now <= __atomic_load_n(&x->deadline, __ATOMIC_RELAXED)) continue;
+    tw__rt_exec_stop(x);
+    if (__atomic_load_n(&x->in_host, __ATOMIC_RELAXED) == 0 &&
+        ++x->late_ticks % 100 == STOP_ESCALATE_TICKS)
+      escalate = true;
+  }
+  if (escalate) tw__rt_polls_arm(NULL);
 }
 
 /* After the last call ends the timer keeps ticking this long before it

@@ -244,7 +244,7 @@ static int allocate(tw_instance_t *inst, char *err, size_t errlen) {
   for (uint32_t i = 0; i < m->nmemories; i++) {
     const struct tw__limits *l = &m->memories[i];
     struct tw__rt_memory *mem;
-    rc = tw__rt_memory_new(l->min, l->max, l->has_max,
+    rc = tw__rt_memory_new(s, l->min, l->max, l->has_max,
                            s->engine->cfg.max_memory_bytes, &mem, err, errlen);
     if (rc) return rc;
     if (tw__rt_store_own(s, TW__RT_OWN_MEMORY, mem)) {

@@ -161,7 +161,7 @@ int tw_linker_define_memory(tw_linker_t *l, tw_store_t *store,
   size_t mlen = strlen(module), nlen = strlen(name);
   if (find(l, module, mlen, name, nlen)) return TW_EEXISTS;
   struct tw__rt_memory *mem;
-  int rc = tw__rt_memory_new(min_pages, max_pages, has_max,
+  int rc = tw__rt_memory_new(store, min_pages, max_pages, has_max,
                              store->engine->cfg.max_memory_bytes, &mem, NULL,
                              0);
   if (rc) return rc;

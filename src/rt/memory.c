@@ -6,6 +6,12 @@
  * which reads it without locks: slots hold (base, len) published with
  * release stores; len is written last on register and cleared first on
  * unregister, so the handler never sees a half-written slot as valid.
+ * Below the reservation lies a 2 MiB gap (so base keeps the alignment the
+ * kernel gave the mapping) whose last 4 KiB is the memory's poll page:
+ * readable while no call of the owning store is stopped, PROT_NONE while
+ * one is (abi.h). Arming walks the registry under poll_mu, and a memory
+ * leaves the registry under poll_mu before it is unmapped, so arming
+ * never touches an address that was given back.
  * Copy-on-write: the start of a memory may be a MAP_PRIVATE mapping of a
  * sealed memfd (a module's initial image or a snapshot's memory); reset
  * discards private pages with MADV_DONTNEED, which on such a mapping
@@ -19,6 +25,8 @@
 
 #define PAGE_BYTES 65536ull
 #define RESERVE_BYTES ((8ull << 30) + PAGE_BYTES)
+#define GAP_BYTES (2ull << 20)
+#define POLL_BYTES 4096ull
 /* 128 TiB of user address space holds at most ~16k reservations. */
 #define MAX_RESERVATIONS 16384
 
@@ -26,10 +34,14 @@ struct reservation {
   _Atomic uintptr_t base;
   _Atomic size_t len;
   atomic_bool used; /* claimed by a registration (set before base/len) */
+  /* A memory's: the store whose stopped calls arm its poll page (the
+   * page below base). NULL for raw registrations, which have none. */
+  _Atomic(const void *) owner;
 };
 
 static struct reservation registry[MAX_RESERVATIONS];
 static atomic_int registry_hwm; /* slots [0, hwm) may be in use */
+static pthread_mutex_t poll_mu = PTHREAD_MUTEX_INITIALIZER;
 
 int tw__rt_reservation_register(void *base, size_t len) {
   for (int i = 0; i < MAX_RESERVATIONS; i++) {
@@ -50,6 +62,7 @@ int tw__rt_reservation_register(void *base, size_t len) {
 
 void tw__rt_reservation_unregister(int slot) {
   if (slot < 0 || slot >= MAX_RESERVATIONS) return;
+  atomic_store(&registry[slot].owner, NULL);
   atomic_store_explicit(&registry[slot].len, 0, memory_order_release);
   atomic_store_explicit(&registry[slot].base, 0, memory_order_release);
   atomic_store(&registry[slot].used, false);
@@ -67,9 +80,40 @@ bool tw__rt_reservation_contains(uintptr_t addr) {
   return false;
 }
 
-int tw__rt_memory_new(uint64_t min, uint64_t max, bool has_max,
-                      uint64_t cap_bytes, struct tw__rt_memory **out,
-                      char *err, size_t errlen) {
+uintptr_t tw__rt_poll_page_at(uintptr_t addr) {
+  int hwm = atomic_load_explicit(&registry_hwm, memory_order_acquire);
+  for (int i = 0; i < hwm; i++) {
+    if (!atomic_load_explicit(&registry[i].owner, memory_order_acquire))
+      continue;
+    uintptr_t base =
+        atomic_load_explicit(&registry[i].base, memory_order_acquire);
+    if (addr < base && base - addr <= POLL_BYTES) return base - POLL_BYTES;
+  }
+  return 0;
+}
+
+void tw__rt_polls_arm(const void *owner) {
+  pthread_mutex_lock(&poll_mu);
+  int hwm = atomic_load(&registry_hwm);
+  for (int i = 0; i < hwm; i++) {
+    const void *o = atomic_load(&registry[i].owner);
+    if (!o || (owner && o != owner)) continue;
+    uintptr_t base = atomic_load(&registry[i].base);
+    /* Cannot fail on a page of our own mapping short of the kernel
+     * running out of memory for the split; the call then stops at its
+     * next function entry instead. */
+    mprotect((void *)(base - POLL_BYTES), POLL_BYTES, PROT_NONE);
+  }
+  pthread_mutex_unlock(&poll_mu);
+}
+
+void tw__rt_poll_page_disarm(uintptr_t page) {
+  mprotect((void *)page, POLL_BYTES, PROT_READ);
+}
+
+int tw__rt_memory_new(const void *owner, uint64_t min, uint64_t max,
+                      bool has_max, uint64_t cap_bytes,
+                      struct tw__rt_memory **out, char *err, size_t errlen) {
   *out = NULL;
   uint64_t cap_pages = cap_bytes / PAGE_BYTES;
   if (cap_pages > TW_LIMIT_MEMORY_PAGES) cap_pages = TW_LIMIT_MEMORY_PAGES;
@@ -79,17 +123,19 @@ int tw__rt_memory_new(uint64_t min, uint64_t max, bool has_max,
                    (unsigned long long)min, (unsigned long long)cap_pages);
   struct tw__rt_memory *mem = tw__calloc(1, sizeof *mem);
   if (!mem) return tw__err(TW_ENOMEM, err, errlen, "out of memory");
-  void *base = mmap(NULL, RESERVE_BYTES, PROT_NONE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED) {
+  uint8_t *start = mmap(NULL, GAP_BYTES + RESERVE_BYTES, PROT_NONE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (start == MAP_FAILED) {
     tw__free(mem);
     return tw__err(TW_ENOMEM, err, errlen,
                    "cannot reserve address space for a memory: %s",
                    strerror(errno));
   }
-  if (min && mprotect(base, min * PAGE_BYTES, PROT_READ | PROT_WRITE)) {
+  uint8_t *base = start + GAP_BYTES;
+  if (mprotect(base - POLL_BYTES, POLL_BYTES, PROT_READ) ||
+      (min && mprotect(base, min * PAGE_BYTES, PROT_READ | PROT_WRITE))) {
     int e = errno;
-    munmap(base, RESERVE_BYTES);
+    munmap(start, GAP_BYTES + RESERVE_BYTES);
     tw__free(mem);
     return tw__err(TW_ENOMEM, err, errlen,
                    "cannot commit %llu pages of memory: %s",
@@ -97,10 +143,11 @@ int tw__rt_memory_new(uint64_t min, uint64_t max, bool has_max,
   }
   int slot = tw__rt_reservation_register(base, RESERVE_BYTES);
   if (slot < 0) {
-    munmap(base, RESERVE_BYTES);
+    munmap(start, GAP_BYTES + RESERVE_BYTES);
     tw__free(mem);
     return tw__err(TW_ELIMIT, err, errlen, "too many live memories");
   }
+  atomic_store(&registry[slot].owner, owner);
   mem->m.base = base;
   mem->m.pages = min;
   mem->m.size = min * PAGE_BYTES;
@@ -115,8 +162,10 @@ int tw__rt_memory_new(uint64_t min, uint64_t max, bool has_max,
 
 void tw__rt_memory_free(struct tw__rt_memory *mem) {
   if (!mem) return;
+  pthread_mutex_lock(&poll_mu);
   tw__rt_reservation_unregister(mem->slot);
-  munmap(mem->m.base, mem->reserve_len);
+  pthread_mutex_unlock(&poll_mu);
+  munmap(mem->m.base - GAP_BYTES, GAP_BYTES + mem->reserve_len);
   tw__free(mem);
 }
 

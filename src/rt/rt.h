@@ -117,7 +117,7 @@ const uint8_t *tw__rt_module_digest(tw_module_t *mod);
 
 /* A linear memory: the ABI struct first, then what only the runtime
  * needs. The reservation is 8 GiB + 64 KiB, PROT_NONE except the first
- * `size` bytes. */
+ * `size` bytes, with the memory's poll page below it (abi.h). */
 struct tw__rt_memory {
   struct twr_memory m;
   size_t reserve_len;
@@ -146,11 +146,11 @@ struct tw__rt_image {
 };
 
 /* Reserves a memory of `min` pages, maximum `max` (if has_max), capped by
- * cap_bytes. TW_ELIMIT if min exceeds the cap; TW_ENOMEM if the
- * reservation fails. */
-int tw__rt_memory_new(uint64_t min, uint64_t max, bool has_max,
-                      uint64_t cap_bytes, struct tw__rt_memory **out,
-                      char *err, size_t errlen);
+ * cap_bytes, whose poll page the stopped calls of `owner` (a store) arm.
+ * TW_ELIMIT if min exceeds the cap; TW_ENOMEM if the reservation fails. */
+int tw__rt_memory_new(const void *owner, uint64_t min, uint64_t max,
+                      bool has_max, uint64_t cap_bytes,
+                      struct tw__rt_memory **out, char *err, size_t errlen);
 void tw__rt_memory_free(struct tw__rt_memory *mem);
 /* memory.grow: the old size in pages, or (u32)-1 past the maximum or
  * when the pages cannot be made accessible. */
@@ -171,6 +171,14 @@ int tw__rt_memory_reset(struct tw__rt_memory *mem, uint64_t pages,
 /* Whether [addr, addr+1) lies inside a registered reservation. Lock-free
  * and async-signal-safe. */
 bool tw__rt_reservation_contains(uintptr_t addr);
+/* The poll page (abi.h) that addr lies in, or 0. Lock-free and
+ * async-signal-safe. */
+uintptr_t tw__rt_poll_page_at(uintptr_t addr);
+/* Makes the poll pages of owner's memories (of every memory when owner
+ * is NULL) inaccessible, so that loop headers running on them fault. */
+void tw__rt_polls_arm(const void *owner);
+/* Makes one poll page readable again. Async-signal-safe. */
+void tw__rt_poll_page_disarm(uintptr_t page);
 /* Raw reservation registry, exposed for tests. */
 int tw__rt_reservation_register(void *base, size_t len);
 void tw__rt_reservation_unregister(int slot);
@@ -193,6 +201,7 @@ struct tw__exec {
   int trap_kind;    /* tw_trap_kind_t once trapped */
   int32_t exit_code;
   int in_host; /* > 0 while a host function runs (faults not ours) */
+  uint32_t late_ticks; /* timer ticks run stopped (engine.c, timer_mu) */
 };
 
 /* The body of a protected call: runs guest code through x. */

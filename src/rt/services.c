@@ -46,9 +46,9 @@ static void svc_call_host(struct twr_exec *xx, void *binding,
 
   struct tw_caller caller = {x, b->caller, false};
   store->last_trap.kind = TW_TRAP_NONE;
-  x->in_host++;
+  __atomic_store_n(&x->in_host, x->in_host + 1, __ATOMIC_RELAXED);
   int rc = b->fn(&caller, b->user, argv, resv);
-  x->in_host--;
+  __atomic_store_n(&x->in_host, x->in_host - 1, __ATOMIC_RELAXED);
 
   if (rc == 0) {
     for (uint32_t i = 0; i < ft.nresults; i++) {
@@ -57,6 +57,10 @@ static void svc_call_host(struct twr_exec *xx, void *binding,
       tw__rt_val_to_raw(&resv[i], &results[i]);
     }
     if (vals != small) tw__free(vals);
+    /* Stopped while the host function ran (its poll pages were not
+     * armed then): stop here rather than at the next check. */
+    if (__atomic_load_n(&x->x.stack_limit, __ATOMIC_RELAXED) == TWR_STOPPED)
+      tw__rt_trap(x, TW_TRAP_DEADLINE);
     return;
   }
   if (vals != small) tw__free(vals);

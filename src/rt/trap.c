@@ -92,10 +92,24 @@ struct tw__exec *tw__rt_current_exec(void) { return cur_exec; }
 static void fault_handler(int sig, siginfo_t *si, void *uctx) {
   (void)uctx;
   struct tw__exec *x = cur_exec;
-  if (x && x->in_host == 0 &&
-      tw__rt_reservation_contains((uintptr_t)si->si_addr)) {
+  uintptr_t addr = (uintptr_t)si->si_addr;
+  if (x && x->in_host == 0 && tw__rt_reservation_contains(addr)) {
     x->trap_kind = TW_TRAP_MEMORY_OOB;
     siglongjmp(x->jb, 1);
+  }
+  /* A loop header read an armed poll page: a call of the memory's store
+   * was stopped. If it is this thread's call, that is its deadline trap;
+   * otherwise (a nested call, another call of the store, or a page armed
+   * for every memory) the page is made readable again and the load runs
+   * again: the timer re-arms pages for as long as a stopped call runs. */
+  uintptr_t page = tw__rt_poll_page_at(addr);
+  if (page) {
+    if (x && x->in_host == 0 && x->x.stack_limit == TWR_STOPPED) {
+      x->trap_kind = TW_TRAP_DEADLINE;
+      siglongjmp(x->jb, 1);
+    }
+    tw__rt_poll_page_disarm(page);
+    return;
   }
   /* Not a guest fault: put the previous disposition back and return; the
    * faulting instruction runs again and the fault takes its normal course
@@ -199,6 +213,10 @@ TW_NORETURN void tw__rt_trap(struct tw__exec *x, int kind) {
 void tw__rt_exec_stop(struct tw__exec *x) {
   __atomic_store_n(&x->deadline, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&x->x.stack_limit, TWR_STOPPED, __ATOMIC_RELAXED);
+  /* Loops over memory poll its page: arm the store's. A call inside a
+   * host function is caught when the host function returns instead. */
+  if (__atomic_load_n(&x->in_host, __ATOMIC_RELAXED) == 0)
+    tw__rt_polls_arm(x->store);
 }
 
 int tw_store_interrupt(tw_store_t *store) {

@@ -1,6 +1,7 @@
 /* Interruption and stack exhaustion with real generated code: an infinite
  * loop stops with "deadline exceeded" near the configured deadline (also on
- * a second thread while another call runs); infinite recursion traps with
+ * a second thread while another call runs, and in code of another store's
+ * instance); loops run normally after that; infinite recursion traps with
  * "call stack exhausted" on the main thread and on threads with small and
  * large stacks, and the thread can call again afterwards.
  */
@@ -42,9 +43,14 @@ static int run_one(const char *name, const tw_val_t *args, size_t n,
   tw_trap_info_t ti;
   tw_store_last_trap(s, &ti);
   int kind = rc == 0 ? TW_TRAP_NONE : rc == TW_ETRAP ? (int)ti.kind : -1;
-  /* The same instance still works after the trap. */
+  /* The same instance still works after the trap, loops included (the
+   * stopped call left its store's poll pages armed). */
   if (tw_instance_call(in, "ok", NULL, 0, &r, 1, err, sizeof err) ||
       r.of.i32 != 42)
+    kind = -1;
+  tw_val_t cnt = rt_i32(100000);
+  if (tw_instance_call(in, "count", &cnt, 1, &r, 1, err, sizeof err) ||
+      r.of.i32 != (uint32_t)(100000ull * 100001 / 2))
     kind = -1;
   tw_store_free(s);
   return kind;
@@ -107,6 +113,56 @@ static void loops_on_two_threads(void **state) {
   assert_int_equal(a.kind, TW_TRAP_DEADLINE);
   assert_int_equal(b.kind, TW_TRAP_DEADLINE);
   assert_true(a.ms < 2000 && b.ms < 2000);
+}
+
+/* A call of store B that runs a loop of an instance of store A (linked
+ * across stores) on A's memory: stopping B's call arms B's poll pages,
+ * not A's, so the timer arms every memory's page once the call has run
+ * stopped for a few ticks. It still ends with a deadline trap, soon. */
+static void across_stores(void **state) {
+  (void)state;
+  rt_test_handlers();
+  static const char k_consumer[] =
+      "(module (import \"p\" \"spin\" (func $s)) (memory 1)\n"
+      "  (func (export \"go\") (call $s)))\n";
+  uint8_t *bin;
+  size_t n;
+  char err[256];
+  assert_int_equal(
+      tw_wat_to_wasm(k_consumer, strlen(k_consumer), &bin, &n, err, sizeof err),
+      0);
+  tw_module_t *consumer = rt_test_module(engine, bin, n);
+  tw_free(bin);
+  tw_store_t *sa, *sb;
+  tw_instance_t *a, *b;
+  tw_linker_t *l;
+  assert_int_equal(tw_store_new(engine, &sa), 0);
+  assert_int_equal(tw_store_new(engine, &sb), 0);
+  assert_int_equal(tw_instance_new(sa, traps_mod, NULL, &a, err, sizeof err), 0);
+  assert_int_equal(tw_linker_new(engine, &l), 0);
+  assert_int_equal(tw_linker_define_instance(l, "p", a), 0);
+  assert_int_equal(tw_instance_new(sb, consumer, l, &b, err, sizeof err), 0);
+  tw_call_options_t o = {.deadline_ms = 100};
+  uint64_t t0 = tw__now_ns();
+  assert_int_equal(tw_instance_call_ex(b, "go", 2, NULL, 0, NULL, 0, &o, err,
+                                       sizeof err),
+                   TW_ETRAP);
+  double ms = (double)(tw__now_ns() - t0) / 1e6;
+  tw_trap_info_t ti;
+  tw_store_last_trap(sb, &ti);
+  assert_int_equal(ti.kind, TW_TRAP_DEADLINE);
+  print_message("loop of another store's instance stopped after %.1f ms\n",
+                ms);
+  assert_true(ms >= 99 && ms < 2000);
+  /* Both stores serve loops afterwards. */
+  tw_val_t k = rt_i32(1000), r;
+  assert_int_equal(tw_instance_call(a, "count", &k, 1, &r, 1, err, sizeof err),
+                   0);
+  assert_int_equal(r.of.i32, 500500);
+  tw_store_free(sb);
+  tw_store_free(sa);
+  tw_linker_free(l);
+  tw_module_free(consumer);
 }
 
 static void recursion(void **state) {
@@ -302,6 +358,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(infinite_loop),
       cmocka_unit_test(loops_on_two_threads),
+      cmocka_unit_test(across_stores),
       cmocka_unit_test(recursion),
       cmocka_unit_test(overrides),
       cmocka_unit_test(start_function),

@@ -1,6 +1,7 @@
 /* Runtime infrastructure without generated code: guard-page reservations
  * and the fault handler, the protected call (traps, nesting, deadlines,
- * the stack limit), memory growth and its caps, and type interning.
+ * poll pages, the stack limit), memory growth and its caps, and type
+ * interning.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <cmocka.h>
 
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -55,7 +57,7 @@ static void oob_in_reservation_traps(void **state) {
   own_handlers();
   struct tw__rt_memory *mem;
   assert_int_equal(
-      tw__rt_memory_new(1, 4, true, 1 << 30, &mem, NULL, 0), 0);
+      tw__rt_memory_new(NULL, 1, 4, true, 1 << 30, &mem, NULL, 0), 0);
   assert_int_equal(mem->m.size, 65536);
   assert_int_equal(tw__rt_protected_call(store, poke, mem->m.base + 100), 0);
   assert_int_equal(mem->m.base[100], 1);
@@ -104,7 +106,7 @@ static void foreign_fault_crashes(void **state) {
   assert_true(died_of_fault(st));
   /* Outside a protected call too, even inside a reservation. */
   struct tw__rt_memory *mem;
-  assert_int_equal(tw__rt_memory_new(0, 0, false, 1 << 20, &mem, NULL, 0), 0);
+  assert_int_equal(tw__rt_memory_new(NULL, 0, 0, false, 1 << 20, &mem, NULL, 0), 0);
   pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
@@ -196,6 +198,99 @@ static void deadline_fires_at_entries(void **state) {
   assert_int_equal(ti.kind, TW_TRAP_DEADLINE);
 }
 
+/* The permissions ("rw-p", "r--p", "---p") of the mapping holding addr,
+ * from /proc/self/maps. */
+static void prot_of(const void *addr, char out[5]) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  assert_non_null(f);
+  char line[512];
+  strcpy(out, "????");
+  while (fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    char perms[5];
+    if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 &&
+        (uintptr_t)addr >= lo && (uintptr_t)addr < hi) {
+      memcpy(out, perms, 5);
+      break;
+    }
+  }
+  fclose(f);
+}
+
+/* Spins the way generated code on memory 0 checks at loop headers: reads
+ * the poll page below the memory's base. */
+static void spin_on_page(struct tw__exec *x, void *arg) {
+  (void)x;
+  const volatile uint8_t *m0 = arg;
+  for (;;)
+    if (m0[-1]) fail_msg("poll page not zero");
+}
+
+static void read_page_once(struct tw__exec *x, void *arg) {
+  (void)x;
+  const volatile uint8_t *m0 = arg;
+  assert_int_equal(m0[-1], 0);
+}
+
+static void poll_pages(void **state) {
+  (void)state;
+  own_handlers();
+  struct tw__rt_memory *mem, *other, *raw;
+  int peer;
+  assert_int_equal(tw__rt_memory_new(store, 1, 1, true, 1 << 20, &mem, NULL,
+                                     0), 0);
+  assert_int_equal(tw__rt_memory_new(&peer, 1, 1, true, 1 << 20, &other,
+                                     NULL, 0), 0);
+  assert_int_equal(tw__rt_memory_new(NULL, 1, 1, true, 1 << 20, &raw, NULL,
+                                     0), 0);
+  uint8_t *b = mem->m.base;
+  uintptr_t page = (uintptr_t)b - 4096;
+  char p[5];
+  prot_of(b - 1, p);
+  assert_string_equal(p, "r--p");
+  assert_int_equal(tw__rt_poll_page_at((uintptr_t)b - 1), page);
+  assert_int_equal(tw__rt_poll_page_at(page), page);
+  assert_int_equal(tw__rt_poll_page_at(page - 1), 0);
+  assert_int_equal(tw__rt_poll_page_at((uintptr_t)b), 0);
+  assert_int_equal(tw__rt_poll_page_at((uintptr_t)raw->m.base - 1), 0);
+  /* Arming is per owner; NULL arms every owned memory, never raw ones. */
+  tw__rt_polls_arm(&peer);
+  prot_of(b - 1, p);
+  assert_string_equal(p, "r--p");
+  prot_of(other->m.base - 1, p);
+  assert_string_equal(p, "---p");
+  tw__rt_polls_arm(store);
+  prot_of(b - 1, p);
+  assert_string_equal(p, "---p");
+  tw__rt_poll_page_disarm(page);
+  tw__rt_poll_page_disarm((uintptr_t)other->m.base - 4096);
+  tw__rt_polls_arm(NULL);
+  prot_of(b - 1, p);
+  assert_string_equal(p, "---p");
+  prot_of(raw->m.base - 1, p);
+  assert_string_equal(p, "r--p");
+  prot_of(b, p);
+  assert_string_equal(p, "rw-p");
+  /* A call that reads an armed page without being stopped: the fault
+   * handler disarms the page and the read goes on. */
+  assert_int_equal(tw__rt_protected_call(store, read_page_once, b), 0);
+  prot_of(b - 1, p);
+  assert_string_equal(p, "r--p");
+  /* A loop on the page stops at the deadline: the timer arms it. */
+  uint64_t t0 = tw__now_ns();
+  assert_int_equal(tw__rt_protected_call(store, spin_on_page, b), TW_ETRAP);
+  double ms = (double)(tw__now_ns() - t0) / 1e6;
+  tw_trap_info_t ti;
+  tw_store_last_trap(store, &ti);
+  assert_int_equal(ti.kind, TW_TRAP_DEADLINE);
+  assert_true(ms >= 45 && ms < 1000);
+  /* The page stays armed after the trap; the next call heals it. */
+  assert_int_equal(tw__rt_protected_call(store, read_page_once, b), 0);
+  tw__rt_memory_free(raw);
+  tw__rt_memory_free(other);
+  tw__rt_memory_free(mem);
+}
+
 static void check_stack(struct tw__exec *x, void *arg) {
   char here;
   *(char **)arg = (char *)x->x.stack_limit;
@@ -217,7 +312,7 @@ static void memory_grow_and_caps(void **state) {
   struct tw__rt_memory *mem;
   /* Cap of 4 pages although the module would allow 10. */
   assert_int_equal(
-      tw__rt_memory_new(1, 10, true, 4 * 65536, &mem, NULL, 0), 0);
+      tw__rt_memory_new(NULL, 1, 10, true, 4 * 65536, &mem, NULL, 0), 0);
   assert_int_equal(tw__rt_memory_grow(&mem->m, 0), 1);
   assert_int_equal(tw__rt_memory_grow(&mem->m, 2), 1);
   assert_int_equal(mem->m.pages, 3);
@@ -228,19 +323,19 @@ static void memory_grow_and_caps(void **state) {
   assert_int_equal(mem->m.size, 4 * 65536);
   tw__rt_memory_free(mem);
   /* Declared max below the cap. */
-  assert_int_equal(tw__rt_memory_new(0, 2, true, 1 << 30, &mem, NULL, 0), 0);
+  assert_int_equal(tw__rt_memory_new(NULL, 0, 2, true, 1 << 30, &mem, NULL, 0), 0);
   assert_int_equal(tw__rt_memory_grow(&mem->m, 3), UINT32_MAX);
   assert_int_equal(tw__rt_memory_grow(&mem->m, 2), 0);
   assert_int_equal(tw__rt_memory_grow(&mem->m, 0xffffffffu), UINT32_MAX);
   tw__rt_memory_free(mem);
   /* No declared max: the engine cap and 65536 pages bound it. */
   assert_int_equal(
-      tw__rt_memory_new(0, 0, false, 1ull << 40, &mem, NULL, 0), 0);
+      tw__rt_memory_new(NULL, 0, 0, false, 1ull << 40, &mem, NULL, 0), 0);
   assert_int_equal(mem->m.max_pages, 65536);
   tw__rt_memory_free(mem);
   char err[128];
   assert_int_equal(
-      tw__rt_memory_new(5, 0, false, 4 * 65536, &mem, err, sizeof err),
+      tw__rt_memory_new(NULL, 5, 0, false, 4 * 65536, &mem, err, sizeof err),
       TW_ELIMIT);
   assert_non_null(strstr(err, "exceeds"));
 }
@@ -259,7 +354,7 @@ static void reservation_registry(void **state) {
   /* Many memories at once, freed again; slots are reused. */
   struct tw__rt_memory *mems[64];
   for (int i = 0; i < 64; i++)
-    assert_int_equal(tw__rt_memory_new(0, 0, false, 0, &mems[i], NULL, 0),
+    assert_int_equal(tw__rt_memory_new(NULL, 0, 0, false, 0, &mems[i], NULL, 0),
                      0);
   for (int i = 0; i < 64; i++) tw__rt_memory_free(mems[i]);
   int s2 = tw__rt_reservation_register(a, sizeof a);
@@ -309,6 +404,7 @@ int main(void) {
       cmocka_unit_test(traps_and_nesting),
       cmocka_unit_test(deadline_fires),
       cmocka_unit_test(deadline_fires_at_entries),
+      cmocka_unit_test(poll_pages),
       cmocka_unit_test(stack_limit_sane),
       cmocka_unit_test(memory_grow_and_caps),
       cmocka_unit_test(reservation_registry),

@@ -1,6 +1,7 @@
 /* tw_store_interrupt: a call spinning on one thread is stopped from
  * another within milliseconds with "interrupted" (tier 0, and tier 1 when a
  * C compiler is there, whose -O2 code must still re-read the deadline);
+ * with loops on a memory (which read its poll page) and without;
  * nested host -> guest calls stop at every level, also when the host
  * function swallows the inner trap; a guest sleeping in WASI poll_oneoff
  * or blocked reading a socket wakes up; and the interrupt leaves no trace
@@ -25,6 +26,18 @@ static const char k_wat[] =
     "  (func $spin (export \"spin\") (loop (br 0)))\n"
     "  (func (export \"ok\") (result i32) (i32.const 42))\n"
     "  (func (export \"nested\") (call $reenter) (loop (br 0))))\n";
+
+/* The same with a memory: the loops read its poll page instead. */
+static const char k_wat_mem[] =
+    "(module\n"
+    "  (import \"host\" \"reenter\" (func $reenter))\n"
+    "  (memory 1)\n"
+    "  (func $spin (export \"spin\")\n"
+    "    (loop (i32.store (i32.const 8) (i32.add (i32.load (i32.const 8))\n"
+    "                                            (i32.const 1)))\n"
+    "          (br 0)))\n"
+    "  (func (export \"ok\") (result i32) (i32.const 42))\n"
+    "  (func (export \"nested\") (call $reenter) (call $spin)))\n";
 
 /* poll_oneoff with one clock subscription of 10 s; fd_read on fd 3. */
 static const char k_wasi_wat[] =
@@ -166,7 +179,7 @@ static void next_call_clean(tw_store_t *s, tw_instance_t *in) {
   assert_int_equal(ti.kind, TW_TRAP_DEADLINE);
 }
 
-static void loops_at_tier(tw_tier_t tier) {
+static void loops_at_tier(tw_tier_t tier, const char *text) {
   tw_engine_config_t cfg;
   tw_engine_config_default(&cfg);
   cfg.tier = tier;
@@ -176,7 +189,7 @@ static void loops_at_tier(tw_tier_t tier) {
   size_t n;
   char err[256];
   assert_int_equal(
-      tw_wat_to_wasm(k_wat, strlen(k_wat), &bin, &n, err, sizeof err), 0);
+      tw_wat_to_wasm(text, strlen(text), &bin, &n, err, sizeof err), 0);
   tw_module_t *m = NULL;
   int rc = tw_module_new(e, bin, n, &m, err, sizeof err);
   tw_free(bin);
@@ -233,13 +246,15 @@ static void loops_at_tier(tw_tier_t tier) {
 static void loop_tier0(void **state) {
   (void)state;
   rt_test_handlers();
-  loops_at_tier(TW_TIER_0);
+  loops_at_tier(TW_TIER_0, k_wat);
+  loops_at_tier(TW_TIER_0, k_wat_mem);
 }
 
 static void loop_tier1(void **state) {
   (void)state;
   rt_test_handlers();
-  loops_at_tier(TW_TIER_1);
+  loops_at_tier(TW_TIER_1, k_wat);
+  loops_at_tier(TW_TIER_1, k_wat_mem);
 }
 
 /* A guest waiting in WASI wakes up when interrupted: poll_oneoff on a

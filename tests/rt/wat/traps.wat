@@ -20,6 +20,18 @@
   (func $rec (export "recurse") (param i32) (result i32)
     (i32.add (call $rec (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
   (func (export "spin") (loop $l (br $l)))
+  ;; 1 + 2 + ... + n through memory: a loop on memory 0, whose header
+  ;; reads the poll page; after a deadline trap it must run as before.
+  (func (export "count") (param i32) (result i32)
+    (i32.store (i32.const 64) (i32.const 0))
+    (block $done
+      (loop $l
+        (br_if $done (i32.eqz (local.get 0)))
+        (i32.store (i32.const 64)
+          (i32.add (i32.load (i32.const 64)) (local.get 0)))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+        (br $l)))
+    (i32.load (i32.const 64)))
   ;; Loops whose every iteration calls: $calls checks at its entry, so the
   ;; loop has no header check of its own; $nop has none, so the loop does.
   (func $calls (call $nop))
