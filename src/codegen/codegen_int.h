@@ -35,6 +35,15 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
                 const uint8_t *calls, struct tw__buf *out,
                 struct tw__buf *scratch, char *err, size_t errlen);
 
+/* The byte offsets (ascending) of the scalar loads of defined function
+ * fn (nlocals: its parameters and locals) whose trap a later store to the
+ * same bytes in the same straight-line code makes certain (cover.c); the
+ * code generator emits them without the keep. *out is freed by the
+ * caller. Returns 0, TW_ENOMEM, or an error of the instruction reader. */
+int tw__cg_covered_loads(const struct tw__module *m, const struct tw__func *fn,
+                         uint32_t nlocals, uint32_t **out, uint32_t *nout,
+                         char *err, size_t errlen);
+
 /* For an operator with a fixed signature and no immediates (arithmetic,
  * comparisons, conversions): a C expression template where $0, $1 stand
  * for the operands (in stack order) and x is the exec pointer. NULL if

@@ -55,6 +55,9 @@ struct fstate {
   bool has_call;   /* calls a function (call, call_indirect) */
   const uint8_t *calls; /* per defined function: it calls (see tw__cg_func) */
   bool uses_mem;   /* addresses memory 0 through m0_ */
+  /* Byte offsets of the loads that need no keep (tw__cg_covered_loads). */
+  uint32_t *cov;
+  uint32_t ncov;
   bool unreachable;
   uint32_t skip; /* nesting of blocks opened inside skipped code */
   char names[4][24];
@@ -486,6 +489,18 @@ static int emit_call(struct fstate *fs, uint32_t typeidx, const char *callee,
 }
 
 /* ---- memory ---- */
+
+static bool is_covered(const struct fstate *fs, uint32_t offset) {
+  uint32_t lo = 0, hi = fs->ncov;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (fs->cov[mid] < offset)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < fs->ncov && fs->cov[lo] == offset;
+}
 
 static const char *load_expr(unsigned op) {
   switch (op) {
@@ -992,7 +1007,12 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     fs->types[h - 1] = sig_type(sig[2]);
     put(fs, slot(fs, h - 1));
     put(fs, " = ");
+    size_t at = fs->b->len;
     subst(fs, le, NULL, NULL, addr);
+    /* Every template has "TWR_LOAD(" before its only substitution. */
+    const char *ld = strstr(le, "TWR_LOAD(");
+    if (ld && is_covered(fs, in->offset) && !fs->b->error)
+      memcpy(fs->b->data + at + (size_t)(ld - le), "TWR_LDNK(", 9);
     put(fs, ";\n");
     return 0;
   }
@@ -1107,6 +1127,10 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
   memcpy(fs.ltypes, fs.ft->types, np);
   if (fn->nlocals) memcpy(fs.ltypes + np, fn->local_types, fn->nlocals);
 
+  if ((rc = tw__cg_covered_loads(m, fn, fs.nlocals, &fs.cov, &fs.ncov, err,
+                                  errlen)))
+    goto done;
+
   struct ctl top = {0};
   top.kind = CTL_FUNC;
   top.label = fs.nlabels++;
@@ -1171,6 +1195,7 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
   rc = o->error;
 
 done:
+  tw__free(fs.cov);
   tw__free(fs.ltypes);
   tw__free(fs.types);
   tw__free(fs.used);

@@ -173,6 +173,7 @@ __attribute__((noreturn, cold)) static void twr_trap(struct twr_exec *x,
 /* tcc does not optimise on aliasing or delete loads; x86-64 tolerates
  * unaligned access. */
 #define TWR_LOAD(T, p) (*(const T *)(const void *)(p))
+#define TWR_LDNK(T, p) TWR_LOAD(T, p)
 #define TWR_STORE(T, p, v) (*(T *)(void *)(p) = (v))
 #else
 typedef twr_u8 __attribute__((aligned(1), may_alias)) twr_ua_twr_u8;
@@ -207,6 +208,11 @@ TWR_LD(twr_u64, TWR_KEEP_I)
 TWR_LD(float, TWR_KEEP_F)
 TWR_LD(double, TWR_KEEP_F)
 #define TWR_LOAD(T, p) twr_ld_##T((const void *)(p))
+/* A covered load (codegen/cover.c): a later store to the same bytes, with
+ * nothing in between, traps if this load would, so it needs no keep and
+ * gcc may fold it into an operand. Same length as TWR_LOAD: the code
+ * generator patches the name in place. */
+#define TWR_LDNK(T, p) (*(const twr_ua_##T *)(const void *)(p))
 #define TWR_STORE(T, p, v) (*(twr_ua_##T *)(void *)(p) = (v))
 #endif
 #define TWR_ADDR(a, off) (m0_ + (twr_u64)(a) + (twr_u64)(off))
