@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "codegen/codegen_int.h"
+#include "rt/abi.h"
 
 enum { CTL_FUNC, CTL_BLOCK, CTL_LOOP, CTL_IF };
 
@@ -1186,7 +1187,7 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
    * covers one such frame plus the runtime services a leaf may call. */
   uint64_t nvars = (uint64_t)fs.nlocals + maxd + fs.max_mr;
   uint64_t est = nvars * 16 + 256;
-  if (est > 4096)
+  if (est > TWR_FRAME_SLACK)
     tw__buf_printf(o, "TWR_ENTER(x, %" PRIu64 "u);\n", est);
   else if (fs.has_call || (calls && calls[defidx]))
     tw__buf_printf(o, "TWR_ENTER_S(x, %" PRIu64 "u);\n", est);

@@ -40,37 +40,36 @@
   } while (0)
 #endif
 
-/* Native stack check at function entry: `est` bytes is the estimated
- * frame of the function being entered. A stopped call fails it too (the
- * runtime's trap handler reports which). */
+/* Native stack check at function entry: `est` bytes (> TWR_FRAME_SLACK)
+ * is the estimated frame of the function being entered; the limit word
+ * already allows TWR_FRAME_SLACK of it (abi.h). A stopped call fails it
+ * too (the runtime's trap handler reports which). */
 #define TWR_ENTER(x, est)                                                   \
   do {                                                                      \
     twr_uptr sp_;                                                           \
     TWR_SP(sp_);                                                            \
-    if (sp_ - (twr_uptr)(est) < (x)->stack_limit)                           \
+    if (sp_ - ((twr_uptr)(est) - TWR_FRAME_SLACK) < (x)->stack_limit)       \
       TWR_TRAP((x), TWR_TRAP_STACK_EXHAUSTED);                              \
   } while (0)
 
-/* TWR_ENTER for a frame estimate of at most 4096 bytes (a literal). On
- * x86-64: lea computes sp - est, and an asm goto compares it with the
- * limit word in memory (gcc does not fold a volatile read into a compare)
- * and branches: three instructions. asm goto is volatile: never moved or
- * deleted. */
+/* TWR_ENTER for a frame estimate of at most TWR_FRAME_SLACK bytes: the
+ * stack pointer against the limit word. On x86-64 an asm goto compares
+ * %rsp with the word in memory (gcc does not fold a volatile read into a
+ * compare) and branches: one fused compare-and-branch. asm goto is
+ * volatile: never moved or deleted. */
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__x86_64__)
 #define TWR_ENTER_S(x, est)                                                 \
   do {                                                                      \
     __label__ low_;                                                         \
-    twr_uptr sp_;                                                           \
-    __asm__("leaq -%c1(%%rsp), %0" : "=r"(sp_) : "i"(est));                 \
-    __asm__ goto("cmpq %1, %0\n\tjb %l[low_]"                               \
-                 : : "r"(sp_), "m"((x)->stack_limit) : "cc" : low_);         \
+    __asm__ goto("cmpq %0, %%rsp\n\tjb %l[low_]"                            \
+                 : : "m"((x)->stack_limit) : "cc" : low_);                   \
     if (0) {                                                                \
     low_:                                                                   \
       TWR_TRAP((x), TWR_TRAP_STACK_EXHAUSTED);                              \
     }                                                                       \
   } while (0)
 #else
-#define TWR_ENTER_S(x, est) TWR_ENTER(x, est)
+#define TWR_ENTER_S(x, est) TWR_ENTER(x, TWR_FRAME_SLACK)
 #endif
 
 /* Loop header check: has the call been stopped? On x86-64 one compare of

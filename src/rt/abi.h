@@ -18,7 +18,7 @@
 #ifndef TW_RT_ABI_H
 #define TW_RT_ABI_H
 
-#define TWR_ABI_VERSION 4
+#define TWR_ABI_VERSION 5
 
 typedef unsigned char twr_u8;
 typedef unsigned short twr_u16;
@@ -178,8 +178,12 @@ struct twr_rt {
  * aligned pointer-sized store is single-copy atomic on x86-64 and
  * aarch64, so a check sees the old limit or TWR_STOPPED, never a mix.
  * (Version 3: was an epoch pointer and a deadline polled separately;
- * version 4 adds the poll pages.) */
+ * version 4 adds the poll pages, version 5 TWR_FRAME_SLACK.) */
 #define TWR_STOPPED (~(twr_uptr)0)
+/* stack_limit already counts this many bytes of frame: a function whose
+ * frame is estimated at most TWR_FRAME_SLACK checks `sp < stack_limit`,
+ * a larger one `sp - (frame - TWR_FRAME_SLACK) < stack_limit`. */
+#define TWR_FRAME_SLACK 4096
 struct twr_exec {
   const struct twr_rt *rt;
   volatile twr_uptr stack_limit; /* trap if the stack would grow below */

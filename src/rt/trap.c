@@ -163,7 +163,9 @@ static void ensure_altstack(void) {
   }
 }
 
-/* The lowest address guest code may push the stack to on this thread. */
+/* The limit word of a call on this thread: the lowest address guest code
+ * may push the stack to, plus the TWR_FRAME_SLACK that every entry check
+ * counts in (abi.h). */
 static char *stack_limit(uint32_t margin) {
   if (!thread_stack_low) {
     pthread_attr_t attr;
@@ -186,7 +188,7 @@ static char *stack_limit(uint32_t margin) {
    * the margin protects host frames, which need far less than 256 KiB. */
   size_t m = margin;
   if (m > thread_stack_size / 2) m = thread_stack_size / 2;
-  return thread_stack_low + m;
+  return thread_stack_low + m + TWR_FRAME_SLACK;
 }
 
 TW_NORETURN void tw__rt_trap(struct tw__exec *x, int kind) {
