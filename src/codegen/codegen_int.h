@@ -27,12 +27,13 @@ void tw__cg_signature(struct tw__buf *b, const struct tw__functype *ft,
 /* Appends the C function for defined function `defidx` to out. calls
  * (from tw__codegen_calls, or NULL) lets loops that call a function that
  * calls go without their own header check: every such function checks at
- * its entry. scratch is a caller-owned buffer reused between functions
- * (its contents are clobbered). Returns 0, TW_EUNSUPPORTED (SIMD),
- * TW_ELIMIT, TW_ENOMEM, or an error from the instruction reader; err
- * names the function and offset. */
+ * its entry. cover_loads: see struct tw__codegen_opts. scratch is a
+ * caller-owned buffer reused between functions (its contents are
+ * clobbered). Returns 0, TW_EUNSUPPORTED (SIMD), TW_ELIMIT, TW_ENOMEM, or
+ * an error from the instruction reader; err names the function and
+ * offset. */
 int tw__cg_func(const struct tw__module *m, uint32_t defidx,
-                const uint8_t *calls, struct tw__buf *out,
+                const uint8_t *calls, bool cover_loads, struct tw__buf *out,
                 struct tw__buf *scratch, char *err, size_t errlen);
 
 /* The byte offsets (ascending) of the scalar loads of defined function

@@ -1105,7 +1105,7 @@ int tw__codegen_calls(const struct tw__module *m, uint8_t *calls, char *err,
 }
 
 int tw__cg_func(const struct tw__module *m, uint32_t defidx,
-                const uint8_t *calls, struct tw__buf *o,
+                const uint8_t *calls, bool cover_loads, struct tw__buf *o,
                 struct tw__buf *scratch, char *err, size_t errlen) {
   const struct tw__func *fn = &m->funcs[defidx];
   struct fstate fs;
@@ -1128,8 +1128,8 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
   memcpy(fs.ltypes, fs.ft->types, np);
   if (fn->nlocals) memcpy(fs.ltypes + np, fn->local_types, fn->nlocals);
 
-  if ((rc = tw__cg_covered_loads(m, fn, fs.nlocals, &fs.cov, &fs.ncov, err,
-                                  errlen)))
+  if (cover_loads && (rc = tw__cg_covered_loads(m, fn, fs.nlocals, &fs.cov,
+                                                 &fs.ncov, err, errlen)))
     goto done;
 
   struct ctl top = {0};

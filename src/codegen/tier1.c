@@ -626,6 +626,7 @@ static int compile_unit(struct tw__tier1_job *j, uint32_t u, char *err,
   struct tw__codegen_opts o;
   tw__codegen_opts_default(&o);
   o.interruptible = t->interruptible;
+  o.cover_loads = true;
   o.ntus = j->ntus;
   o.tu = u;
   o.tu_of = j->tu_of;
