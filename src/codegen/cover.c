@@ -57,18 +57,24 @@ struct cover {
 
 static uint32_t fresh(struct cover *c) { return ++c->next; }
 
-static void push(struct cover *c, uint32_t vn) {
-  if (c->height == c->cap) {
-    uint32_t ncap = c->cap ? c->cap * 2 : 64;
-    uint32_t *s = tw__realloc(c->stack, ncap * sizeof *s);
-    if (!s) {
+/* Appends v to the growable array *a of *n entries (capacity *cap). */
+static void append(struct cover *c, uint32_t **a, uint32_t *n, uint32_t *cap,
+                   uint32_t v) {
+  if (*n == *cap) {
+    uint32_t ncap = *cap ? *cap * 2 : 32;
+    uint32_t *g = tw__reallocarray(*a, ncap, sizeof *g);
+    if (!g) {
       c->error = TW_ENOMEM;
       return;
     }
-    c->stack = s;
-    c->cap = ncap;
+    *a = g;
+    *cap = ncap;
   }
-  c->stack[c->height++] = vn;
+  (*a)[(*n)++] = v;
+}
+
+static void push(struct cover *c, uint32_t vn) {
+  append(c, &c->stack, &c->height, &c->cap, vn);
 }
 
 /* Values from before the straight line began are unknown: fresh. */
@@ -107,17 +113,7 @@ static void barrier(struct cover *c) {
 }
 
 static void covered(struct cover *c, uint32_t at) {
-  if (c->nout == c->outcap) {
-    uint32_t ncap = c->outcap ? c->outcap * 2 : 16;
-    uint32_t *o = tw__realloc(c->out, ncap * sizeof *o);
-    if (!o) {
-      c->error = TW_ENOMEM;
-      return;
-    }
-    c->out = o;
-    c->outcap = ncap;
-  }
-  c->out[c->nout++] = at;
+  append(c, &c->out, &c->nout, &c->outcap, at);
 }
 
 static bool is_int(char t) { return t == 'i' || t == 'l'; }
