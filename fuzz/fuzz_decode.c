@@ -1,12 +1,15 @@
 /* libFuzzer target: decode, validate, and read every instruction of
- * arbitrary bytes. Invariants checked: no crash, no sanitizer report, no
- * leak, and every failure comes with a non-empty message.
+ * arbitrary bytes, then generate tier 1's C for the modules that
+ * validate (the code generator and its covered-load analysis). Invariants
+ * checked: no crash, no sanitizer report, no leak, and every failure
+ * comes with a non-empty message.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "base/base.h"
+#include "codegen/codegen.h"
 #include "wasm/wasm.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,6 +39,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   err[0] = '\0';
   rc = tw__module_validate(m, err, sizeof err);
   if (rc != 0 && err[0] == '\0') abort();
+  if (rc == 0) {
+    struct tw__codegen_opts o;
+    tw__codegen_opts_default(&o);
+    o.cover_loads = true;
+    struct tw__buf c;
+    tw__buf_init(&c, 16u << 20);
+    err[0] = '\0';
+    if (tw__codegen_c_ex(m, &o, &c, err, sizeof err) != 0 && err[0] == '\0' &&
+        !c.error)
+      abort();
+    tw__buf_free(&c);
+  }
   for (uint32_t i = 0; i < tw__module_func_count(m); i++)
     (void)tw__module_func_name(m, i);
   tw__module_free(m);

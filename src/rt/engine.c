@@ -187,7 +187,7 @@ void tw__rt_type_get(tw_engine_t *e, uint32_t id, tw_functype_t *out) {
  * never backwards, whoever else is advancing it. */
 static void epoch_advance(tw_engine_t *e) {
   uint64_t ms = (tw__now_ns() - e->start_ns) / 1000000u;
-  uint64_t cur = __atomic_load_n(&e->epoch, __ATOMIC_RELAXED);
+  twr_u64 cur = __atomic_load_n(&e->epoch, __ATOMIC_RELAXED);
   while (ms > cur &&
          !__atomic_compare_exchange_n(&e->epoch, &cur, ms, true,
                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
