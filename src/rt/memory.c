@@ -6,10 +6,11 @@
  * which reads it without locks: slots hold (base, len) published with
  * release stores; len is written last on register and cleared first on
  * unregister, so the handler never sees a half-written slot as valid.
- * Below the reservation lies a 2 MiB gap (so base keeps the alignment the
- * kernel gave the mapping) whose last 4 KiB is the memory's poll page:
- * readable while no call of the owning store is stopped, PROT_NONE while
- * one is (abi.h). Arming walks the registry under poll_mu, and a memory
+ * Below the reservation lies a 2 MiB readable gap (so base keeps the
+ * alignment the kernel gave the mapping; nothing reads it but generated
+ * code, and only its last byte, so it costs no memory and one mapping)
+ * whose last 4 KiB is the memory's poll page: readable while no call of
+ * the owning store is stopped, PROT_NONE while one is (abi.h). Arming walks the registry under poll_mu, and a memory
  * leaves the registry under poll_mu before it is unmapped, so arming
  * never touches an address that was given back.
  * Copy-on-write: the start of a memory may be a MAP_PRIVATE mapping of a
@@ -132,7 +133,7 @@ int tw__rt_memory_new(const void *owner, uint64_t min, uint64_t max,
                    strerror(errno));
   }
   uint8_t *base = start + GAP_BYTES;
-  if (mprotect(base - POLL_BYTES, POLL_BYTES, PROT_READ) ||
+  if (mprotect(start, GAP_BYTES, PROT_READ) ||
       (min && mprotect(base, min * PAGE_BYTES, PROT_READ | PROT_WRITE))) {
     int e = errno;
     munmap(start, GAP_BYTES + RESERVE_BYTES);
