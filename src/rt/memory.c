@@ -10,9 +10,10 @@
  * alignment the kernel gave the mapping; nothing reads it but generated
  * code, and only its last byte, so it costs no memory and one mapping)
  * whose last 4 KiB is the memory's poll page: readable while no call of
- * the owning store is stopped, PROT_NONE while one is (abi.h). Arming walks the registry under poll_mu, and a memory
- * leaves the registry under poll_mu before it is unmapped, so arming
- * never touches an address that was given back.
+ * the owning store is stopped, PROT_NONE while one is (abi.h). Arming
+ * walks the registry under poll_mu, and a memory leaves the registry
+ * under poll_mu before it is unmapped, so arming never touches an
+ * address that was given back.
  * Copy-on-write: the start of a memory may be a MAP_PRIVATE mapping of a
  * sealed memfd (a module's initial image or a snapshot's memory); reset
  * discards private pages with MADV_DONTNEED, which on such a mapping
