@@ -18,10 +18,11 @@
 
 #ifndef TW_VERSION_STRING
 #define TW_VERSION_STRING "0.1.0"
+#endif
+
 /* How long a synchronous invocation may run on an event thread before it
  * is run again on a worker (tw__svc_invoke_inline). */
 #define INLINE_BUDGET_MS 1
-#endif
 
 /* ---- Small helpers ---- */
 
