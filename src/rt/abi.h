@@ -122,8 +122,8 @@ struct twr_inst {
 #define TWR_TRAP_DEADLINE 11
 /* Never raised by generated code: a stopped call (see struct twr_exec)
  * whose store was interrupted (tw_store_interrupt) is reported with this
- * code by the runtime. Listed here so the
- * runtime's table of codes stays checked against tw_trap_kind_t. */
+ * code by the runtime. Listed here so the runtime's table of codes stays
+ * checked against tw_trap_kind_t. */
 #define TWR_TRAP_INTERRUPTED 14
 
 /* Services generated code calls. Every function that can trap does so by
@@ -172,9 +172,9 @@ struct twr_rt {
  * deadline costs no separate poll at entry; every loop header reads the
  * poll page of memory 0 (one load, no branch) or, in a module without
  * memory, compares the word with TWR_STOPPED. The trap handler tells the
- * causes apart by the word's value. The
- * word is read with a volatile access (or an asm memory operand) at every
- * check, since another thread may store to it while the call runs; an
+ * causes apart by the word's value. The word is read with a volatile
+ * access (or an asm memory operand) at every check, since another thread
+ * may store to it while the call runs; an
  * aligned pointer-sized store is single-copy atomic on x86-64 and
  * aarch64, so a check sees the old limit or TWR_STOPPED, never a mix.
  * (Version 3: was an epoch pointer and a deadline polled separately;

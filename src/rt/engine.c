@@ -187,7 +187,7 @@ void tw__rt_type_get(tw_engine_t *e, uint32_t id, tw_functype_t *out) {
  * never backwards, whoever else is advancing it. */
 static void epoch_advance(tw_engine_t *e) {
   uint64_t ms = (tw__now_ns() - e->start_ns) / 1000000u;
-  twr_u64 cur = __atomic_load_n(&e->epoch, __ATOMIC_RELAXED);
+  uint64_t cur = __atomic_load_n(&e->epoch, __ATOMIC_RELAXED);
   while (ms > cur &&
          !__atomic_compare_exchange_n(&e->epoch, &cur, ms, true,
                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
@@ -195,11 +195,12 @@ static void epoch_advance(tw_engine_t *e) {
 }
 
 /* Ticks a stopped call may go on running guest code before the timer
- * arms the poll page of every memory (and again every 100 ticks after):
- * its loops then run on a memory of another store (linked across
- * stores), whose page its own stop does not arm. Other calls fault once
- * on such a page and go on. */
+ * arms the poll page of every memory (and again every
+ * STOP_REESCALATE_TICKS after): its loops then run on a memory of another
+ * store (linked across stores), whose page its own stop does not arm.
+ * Other calls fault once on such a page and go on. */
 #define STOP_ESCALATE_TICKS 10
+#define STOP_REESCALATE_TICKS 100
 
 /* Stops every running call whose deadline the epoch has passed, again on
  * every tick while it runs (re-arming its store's poll pages); the caller
@@ -211,7 +212,7 @@ static void stop_late_calls(tw_engine_t *e) {
     if (now <= __atomic_load_n(&x->deadline, __ATOMIC_RELAXED)) continue;
     tw__rt_exec_stop(x);
     if (__atomic_load_n(&x->in_host, __ATOMIC_RELAXED) == 0 &&
-        ++x->late_ticks % 100 == STOP_ESCALATE_TICKS)
+        ++x->late_ticks % STOP_REESCALATE_TICKS == STOP_ESCALATE_TICKS)
       escalate = true;
   }
   if (escalate) tw__rt_polls_arm(NULL);

@@ -73,8 +73,8 @@ uint64_t tw_caller_deadline_ns(tw_caller_t *caller) {
   /* Atomic: tw_store_interrupt may be zeroing it on another thread. */
   uint64_t d = __atomic_load_n(&caller->exec->deadline, __ATOMIC_RELAXED);
   if (d == UINT64_MAX) return UINT64_MAX;
-  /* Generated code traps once the epoch (whole milliseconds since the
-   * engine started) exceeds d, that is from start + (d + 1) ms on. */
+  /* The timer stops the call once the epoch (whole milliseconds since
+   * the engine started) exceeds d, that is from start + (d + 1) ms on. */
   const tw_engine_t *e = caller->instance->store->engine;
   if (d + 1 > (UINT64_MAX - e->start_ns) / 1000000u) return UINT64_MAX;
   return e->start_ns + (d + 1) * 1000000u;

@@ -44,7 +44,7 @@ struct tw_engine {
   /* Deadline epoch: milliseconds since the engine started, advanced by
    * the timer thread while any call runs. At each advance the timer stops
    * (struct twr_exec) every running call whose deadline has passed. */
-  volatile twr_u64 epoch;
+  uint64_t epoch; /* __atomic accesses only */
   uint64_t start_ns;
   /* timer_mu guards `running` (every protected call in progress, linked
    * through run_prev/run_next) and the timer thread's state. */

@@ -192,10 +192,9 @@ static char *stack_limit(uint32_t margin) {
 }
 
 TW_NORETURN void tw__rt_trap(struct tw__exec *x, int kind) {
-  /* A stopped call fails its next stack check or loop check: the limit
-   * word says which it was. */
-  if ((kind == TW_TRAP_STACK_EXHAUSTED || kind == TW_TRAP_DEADLINE) &&
-      x->x.stack_limit == TWR_STOPPED)
+  /* A stopped call fails its next stack check too: the limit word says
+   * which it was. */
+  if (kind == TW_TRAP_STACK_EXHAUSTED && x->x.stack_limit == TWR_STOPPED)
     kind = TW_TRAP_DEADLINE;
   x->trap_kind = kind;
   siglongjmp(x->jb, 1);
