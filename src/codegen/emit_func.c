@@ -30,6 +30,7 @@ struct ctl {
   /* Loops: where the header check ("TWR_POLL...;", poll_len bytes) is in
    * the body, and whether it can go (see loop_call). */
   size_t poll_pos, poll_len;
+  bool poll_mem; /* the check reads m0_'s poll page */
   bool covered, tainted;
 };
 
@@ -56,6 +57,7 @@ struct fstate {
   bool has_call;   /* calls a function (call, call_indirect) */
   const uint8_t *calls; /* per defined function: it calls (see tw__cg_func) */
   bool uses_mem;   /* addresses memory 0 through m0_ */
+  uint32_t mem_polls; /* loop checks on m0_'s poll page that stay */
   /* Byte offsets of the loads that need no keep (tw__cg_covered_loads). */
   uint32_t *cov;
   uint32_t ncov;
@@ -717,7 +719,8 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
        * the call's limit word. */
       bool mem0 = fs->m->nmemories + fs->m->nmemory_imports > 0;
       const char *poll = mem0 ? "TWR_POLLM(m0_);" : "TWR_POLL(x);";
-      if (mem0) fs->uses_mem = true;
+      c.poll_mem = mem0;
+      if (mem0) fs->mem_polls++;
       c.poll_pos = fs->b->len;
       c.poll_len = strlen(poll);
       put(fs, poll);
@@ -746,8 +749,10 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     }
     if (c->kind == CTL_IF && !c->has_else) put3(fs, "L", c->label, "_e:;\n");
     if (c->kind != CTL_LOOP) put3(fs, "L", c->label, ":;\n");
-    if (c->kind == CTL_LOOP && c->covered && !fs->b->error)
+    if (c->kind == CTL_LOOP && c->covered && !fs->b->error) {
       memset(fs->b->data + c->poll_pos, ' ', c->poll_len);
+      if (c->poll_mem) fs->mem_polls--;
+    }
     rc = set_stack(fs, c->base, c->nr, c->rt);
     fs->nctl--;
     fs->unreachable = false;
@@ -1011,9 +1016,10 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     size_t at = fs->b->len;
     subst(fs, le, NULL, NULL, addr);
     /* Every template has "TWR_LOAD(" before its only substitution. */
-    const char *ld = strstr(le, "TWR_LOAD(");
-    if (ld && is_covered(fs, in->offset) && !fs->b->error)
-      memcpy(fs->b->data + at + (size_t)(ld - le), "TWR_LDNK(", 9);
+    if (fs->ncov && is_covered(fs, in->offset) && !fs->b->error) {
+      const char *ld = strstr(le, "TWR_LOAD(");
+      if (ld) memcpy(fs->b->data + at + (size_t)(ld - le), "TWR_LDNK(", 9);
+    }
     put(fs, ";\n");
     return 0;
   }
@@ -1174,11 +1180,12 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
   }
   declare_slots(&fs, o, maxd < fs.cap ? maxd + 1 : fs.cap);
   if (fs.max_mr) tw__buf_printf(o, "twr_val mr_[%" PRIu32 "];\n", fs.max_mr);
-  if (fs.uses_mem) tw__buf_puts(o, "twr_u8 *const m0_ = in->mem0;\n");
+  if (fs.uses_mem || fs.mem_polls)
+    tw__buf_puts(o, "twr_u8 *const m0_ = in->mem0;\n");
   tw__buf_puts(o, "(void)x;\n(void)in;\n");
   /* Entry checks. Every loop header checks whether the call was stopped
-   * (TWR_POLLM or TWR_POLL), unless each iteration calls a function that checks
-   * (loop_call). A function that calls checks the stack at its entry,
+   * (TWR_POLLM or TWR_POLL), unless each iteration calls a function that
+   * checks (loop_call). A function that calls checks the stack at its entry,
    * which also fails once the call was stopped (abi.h): a call tree
    * without loops can still run for exponential time. Code without loops
    * and calls runs in time bounded by its size and needs no check. Leaves
