@@ -1,6 +1,6 @@
 /* Helpers shared by the runtime tests: cmocka swaps its own SIGSEGV
  * handler in while each test function runs, so tests that fault on
- * purpose put the runtime's back first; plus a module loader. */
+ * purpose put the runtime's back first; plus module loaders. */
 #ifndef TW_TESTS_RT_TEST_H
 #define TW_TESTS_RT_TEST_H
 
@@ -37,6 +37,19 @@ static inline tw_module_t *rt_test_module(tw_engine_t *e,
   char err[256] = "";
   int rc = tw_module_new(e, bytes, n, &m, err, sizeof err);
   if (rc) fail_msg("tw_module_new: %s (%s)", tw_strerror(rc), err);
+  return m;
+}
+
+/* A module from its text format. */
+static inline tw_module_t *rt_test_wat_module(tw_engine_t *e,
+                                              const char *text) {
+  uint8_t *bin;
+  size_t n;
+  char err[256];
+  if (tw_wat_to_wasm(text, strlen(text), &bin, &n, err, sizeof err))
+    fail_msg("wat: %s", err);
+  tw_module_t *m = rt_test_module(e, bin, n);
+  tw_free(bin);
   return m;
 }
 

@@ -62,17 +62,6 @@ static const char k_wasi_wat[] =
     "    (call $read (i32.const 3) (i32.const 256) (i32.const 1)\n"
     "                (i32.const 300))))\n";
 
-static tw_module_t *wat_module(tw_engine_t *e, const char *text) {
-  uint8_t *bin;
-  size_t n;
-  char err[256];
-  if (tw_wat_to_wasm(text, strlen(text), &bin, &n, err, sizeof err))
-    fail_msg("wat: %s", err);
-  tw_module_t *m = rt_test_module(e, bin, n);
-  tw_free(bin);
-  return m;
-}
-
 /* ---- The interrupter thread ---- */
 
 /* Interrupts `store` every 20 ms, from 30 ms after it starts, until the
@@ -267,7 +256,7 @@ static void wasi_waits(void **state) {
   cfg.tier = TW_TIER_0;
   tw_engine_t *e;
   assert_int_equal(tw_engine_new(&cfg, &e), 0);
-  tw_module_t *m = wat_module(e, k_wasi_wat);
+  tw_module_t *m = rt_test_wat_module(e, k_wasi_wat);
   int sv[2];
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
   tw_wasi_config_t wc;
