@@ -1,14 +1,20 @@
-/* Covered loads: loads whose trap a later store of the same bytes makes
- * certain, so they can go without their keep (prelude.h, TWR_LOAD (a)).
+/* Covered loads: loads whose trap a later access makes certain, so they
+ * can go without their keep (prelude.h, TWR_LOAD (a)).
  *
  * A load needs its keep because gcc may delete or sink a load whose value
- * it finds unused, and an out-of-bounds load must still trap. When the
- * same straight-line code goes on to store to the same address (same
- * value, same static offset, at least as many bytes) with nothing in
- * between that has an effect or may trap otherwise, an out-of-bounds load
- * is followed by an out-of-bounds store: the trap happens either way, at
- * the load or at that store, with no effect in between. `x[i] += v` is the
- * common case, and without the keep gcc folds the load into the add.
+ * it finds unused, and an out-of-bounds load must still trap. Memory is
+ * one range from address 0, so if the bytes [a+o, a+o+w) are out of
+ * bounds, so is every access [a+o', a+o'+w') with o'+w' >= o+w: the
+ * address a is the same 32-bit value, and the static offsets add without
+ * wrapping. When the same straight-line code goes on to such a load or
+ * store, with nothing in between that has an effect or may trap
+ * otherwise, an out-of-bounds load is followed by an out-of-bounds
+ * access: the trap happens either way, at the load or at that access,
+ * with no effect in between. `x[i] += v` is the common case (without the
+ * keep gcc folds the load into the add), then struct fields and array
+ * neighbours read in ascending order (p->a, p->b; w[i-15] .. w[i-2]
+ * before w[i] = ...). A covering load may itself be covered by a later
+ * access: the chain ends at a store or at a load that keeps its keep.
  *
  * The analysis numbers values within straight-line code: local.get gives
  * the local's current number, an integer constant or a pure integer
@@ -20,6 +26,7 @@
  * is linear in the body: locals are reset by an epoch, the expression
  * table and the list of pending loads are small and bounded.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "codegen/codegen_int.h"
@@ -112,8 +119,21 @@ static void barrier(struct cover *c) {
   c->npend = 0;
 }
 
-static void covered(struct cover *c, uint32_t at) {
-  append(c, &c->out, &c->nout, &c->outcap, at);
+/* An access of `width` bytes at value vn + offs covers the pending loads
+ * of the same value that end no later; they leave the list (a load is
+ * recorded once). */
+static void cover_pending(struct cover *c, uint32_t vn, uint32_t offs,
+                          unsigned width) {
+  uint64_t end = (uint64_t)offs + width;
+  unsigned k = 0;
+  for (unsigned i = 0; i < c->npend; i++) {
+    struct pend *p = &c->pend[i];
+    if (p->vn == vn && (uint64_t)p->offs + p->width <= end)
+      append(c, &c->out, &c->nout, &c->outcap, p->at);
+    else
+      c->pend[k++] = *p;
+  }
+  c->npend = k;
 }
 
 static bool is_int(char t) { return t == 'i' || t == 'l'; }
@@ -180,20 +200,17 @@ static void step(struct cover *c, const struct tw__instr *in) {
   }
   if (scalar_load(op)) {
     uint32_t a = pop(c);
+    unsigned w = tw__op_width(op);
+    cover_pending(c, a, in->offs, w);
     if (c->npend < PENDING)
-      c->pend[c->npend++] =
-          (struct pend){in->offset, a, in->offs, tw__op_width(op)};
+      c->pend[c->npend++] = (struct pend){in->offset, a, in->offs, w};
     push(c, fresh(c));
     return;
   }
   if (scalar_store(op)) {
     pop(c);
     uint32_t a = pop(c);
-    unsigned w = tw__op_width(op);
-    for (unsigned i = 0; i < c->npend; i++)
-      if (c->pend[i].vn == a && c->pend[i].offs == in->offs &&
-          c->pend[i].width <= w)
-        covered(c, c->pend[i].at);
+    cover_pending(c, a, in->offs, tw__op_width(op));
     barrier(c);
     return;
   }
@@ -215,6 +232,11 @@ static void step(struct cover *c, const struct tw__instr *in) {
   bool ints = is_int(colon[1]) && (np < 1 || is_int(sig[0])) &&
               (np < 2 || is_int(sig[1]));
   push(c, ints ? lookup(c, (uint16_t)op, a, b, 0) : fresh(c));
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
 }
 
 int tw__cg_covered_loads(const struct tw__module *m, const struct tw__func *fn,
@@ -248,7 +270,10 @@ int tw__cg_covered_loads(const struct tw__module *m, const struct tw__func *fn,
   tw__reader_close(&r);
   if (!rc) rc = c.error;
   if (!rc) {
-    *out = c.out; /* ascending: loads are recorded in code order */
+    /* Ascending, for the emitter's binary search: a load is recorded
+     * when its cover comes, which may be after a later load's. */
+    if (c.nout > 1) qsort(c.out, c.nout, sizeof *c.out, cmp_u32);
+    *out = c.out;
     *nout = c.nout;
     c.out = NULL;
   }
