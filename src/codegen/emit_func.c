@@ -891,8 +891,9 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
   }
   case TW_OP_GLOBAL_SET:
     NEED(1);
-    out(fs, "in->globals[%" PRIu32 "]->%s = %s;\n", in->idx,
-        tw__cg_field(fs->types[h - 1]), slot(fs, h - 1));
+    /* Ordered like a store (prelude.h, memory access (b)). */
+    out(fs, "TWR_ORDER();\nin->globals[%" PRIu32 "]->%s = %s;\nTWR_ORDER();\n",
+        in->idx, tw__cg_field(fs->types[h - 1]), slot(fs, h - 1));
     fs->height--;
     return 0;
   case TW_OP_TABLE_GET: {

@@ -79,7 +79,7 @@
   do {                                                                      \
     __label__ late_;                                                        \
     __asm__ goto("cmpq $-1, %0\n\tje %l[late_]"                             \
-                 : : "m"((x)->stack_limit) : "cc" : late_);                 \
+                 : : "m"((x)->stack_limit) : "cc", "memory" : late_);       \
     if (0) {                                                                \
     late_:                                                                  \
       TWR_TRAP((x), TWR_TRAP_DEADLINE);                                     \
@@ -88,6 +88,7 @@
 #else
 #define TWR_POLL(x)                                                         \
   do {                                                                      \
+    TWR_ORDER();                                                            \
     if ((x)->stack_limit == TWR_STOPPED)                                    \
       TWR_TRAP((x), TWR_TRAP_DEADLINE);                                     \
   } while (0)
@@ -99,18 +100,22 @@
  * fault handler turns the fault into the deadline trap. An asm volatile
  * (tcc's inline assembler takes it too), so the read is neither deleted
  * nor moved out of the loop; elsewhere a volatile read whose value is
- * tested (tcc drops a volatile read cast to void). */
+ * tested (tcc drops a volatile read cast to void). Every loop check is
+ * also a compiler barrier, so no store sinks out of a loop and no load
+ * is hoisted out of it (see memory access (b) below). */
 #if (defined(__GNUC__) || defined(__TINYC__)) && defined(__x86_64__)
-#define TWR_POLLM(m) __asm__ volatile("testb $0, -1(%0)" : : "r"(m) : "cc")
+#define TWR_POLLM(m)                                                        \
+  __asm__ volatile("testb $0, -1(%0)" : : "r"(m) : "cc", "memory")
 #elif defined(__GNUC__) && !defined(__TINYC__) && defined(__aarch64__)
 #define TWR_POLLM(m)                                                        \
   do {                                                                      \
     twr_u32 t_;                                                             \
-    __asm__ volatile("ldurb %w0, [%1, #-1]" : "=r"(t_) : "r"(m));           \
+    __asm__ volatile("ldurb %w0, [%1, #-1]" : "=r"(t_) : "r"(m) : "memory"); \
   } while (0)
 #else
 #define TWR_POLLM(m)                                                        \
   do {                                                                      \
+    TWR_ORDER();                                                            \
     if (*(const volatile twr_u8 *)((m) - 1)) {                              \
     }                                                                       \
   } while (0)
@@ -154,27 +159,29 @@ __attribute__((noreturn, cold)) static void twr_trap(struct twr_exec *x,
  *      asm at each return: +9% instructions on sha256, +13% heapsort,
  *      +25% compress; nothing vectorized. Dropping the keep entirely, the
  *      unsafe bound, saves at most 8% (matmul), 0-4% elsewhere.)
- *  (b) Order. Loads and stores are may_alias, so gcc moves a load above
- *      an earlier store only when it proves the two do not overlap (same
- *      base, disjoint constant offsets); stores keep their order unless
- *      gcc proves the same. If the moved access is the one that traps,
- *      an earlier in-bounds store of the same function may not be
- *      visible after the trap. That is the same exposure plain stores
- *      had under the old volatile loads (volatile orders only volatile
- *      accesses), it needs an out-of-bounds access within a few
- *      instructions of a store to a provably different address, and the
- *      only alternative that rules it out in C (a compiler barrier per
- *      access) disables CSE and scheduling of all of memory. Accepted:
- *      a trap is still raised, at the same instruction; only the
- *      visibility of such neighbouring stores can differ. tier 0 (tcc)
- *      never reorders. */
+ *  (b) Order. After a trap, memory and globals must show every store
+ *      before the trapping instruction and none after it. gcc reorders
+ *      accesses it proves disjoint: it hoists an invariant load out of a
+ *      loop (trapping before the loop's first store), sinks a store out
+ *      of a loop (so a deadline trap finds none of its iterations
+ *      stored), merges neighbouring byte stores into one wider store
+ *      (which faults as a whole where the first bytes should have been
+ *      written), and schedules a load above a store. So every store and
+ *      global.set sits between two compiler barriers (TWR_ORDER: an
+ *      empty asm that may read and write all memory), and every loop
+ *      check is one too. Loads between two stores stay free: gcc may
+ *      CSE, fold and schedule them among themselves, and two loads that
+ *      trap trap alike. Costs 0-3% of instructions on bench/cpu (store-
+ *      heavy hashtab the most). tier 0 (tcc) never reorders. */
 #if defined(__TINYC__) || !defined(__GNUC__)
 /* tcc does not optimise on aliasing or delete loads; x86-64 tolerates
  * unaligned access. */
+#define TWR_ORDER() ((void)0)
 #define TWR_LOAD(T, p) (*(const T *)(const void *)(p))
 #define TWR_LDNK(T, p) TWR_LOAD(T, p)
 #define TWR_STORE(T, p, v) (*(T *)(void *)(p) = (v))
 #else
+#define TWR_ORDER() __asm__ volatile("" : : : "memory")
 typedef twr_u8 __attribute__((aligned(1), may_alias)) twr_ua_twr_u8;
 typedef twr_u16 __attribute__((aligned(1), may_alias)) twr_ua_twr_u16;
 typedef twr_u32 __attribute__((aligned(1), may_alias)) twr_ua_twr_u32;
@@ -212,7 +219,12 @@ TWR_LD(double, TWR_KEEP_F)
  * gcc may fold it into an operand. Same length as TWR_LOAD: the code
  * generator patches the name in place. */
 #define TWR_LDNK(T, p) (*(const twr_ua_##T *)(const void *)(p))
-#define TWR_STORE(T, p, v) (*(twr_ua_##T *)(void *)(p) = (v))
+#define TWR_STORE(T, p, v)                                                  \
+  do {                                                                      \
+    TWR_ORDER();                                                            \
+    *(twr_ua_##T *)(void *)(p) = (v);                                       \
+    TWR_ORDER();                                                            \
+  } while (0)
 #endif
 #define TWR_ADDR(a, off) (m0_ + (twr_u64)(a) + (twr_u64)(off))
 

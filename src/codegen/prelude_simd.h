@@ -112,10 +112,12 @@ TWR_SI twr_v128 twr_v128_load(const void *p) {
   r.vu8 = *(const volatile twr_ua_vu8 *)p;
   return r.v;
 }
-TWR_SI void twr_v128_store(void *p, twr_v128 v) {
+TWR_SI void twr_v128_store(void *p, twr_v128 v) { /* ordered: TWR_STORE */
   twr_vl a;
   a.v = v;
+  TWR_ORDER();
   *(twr_ua_vu8 *)p = a.vu8;
+  TWR_ORDER();
 }
 #else
 TWR_SI twr_v128 twr_v128_load(const void *p) {
@@ -124,9 +126,11 @@ TWR_SI twr_v128 twr_v128_load(const void *p) {
   r.hi = TWR_LOAD(twr_u64, (const twr_u8 *)p + 8);
   return r;
 }
+/* The high half first: it faults exactly when the whole store is out of
+ * bounds, and then the low half must not have been written. */
 TWR_SI void twr_v128_store(void *p, twr_v128 v) {
-  TWR_STORE(twr_u64, p, v.lo);
   TWR_STORE(twr_u64, (twr_u8 *)p + 8, v.hi);
+  TWR_STORE(twr_u64, p, v.lo);
 }
 #endif
 

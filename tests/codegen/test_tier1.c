@@ -51,7 +51,32 @@ static const char k_wat[] =
     "    (drop (i32.load (local.get 0)))\n"
     "    (i32.load offset=4 (local.get 0)))\n"
     "  (func (export \"move\") (param i32)\n"
-    "    (i32.store offset=4 (local.get 0) (i32.load (local.get 0)))))\n";
+    "    (i32.store offset=4 (local.get 0) (i32.load (local.get 0))))\n"
+    /* After a trap memory and globals show every store before it and
+     * none after (prelude.h, memory access (b)). */
+    "  (data (i32.const 65528) \"\\ef\\be\\ad\\de\\ef\\be\\ad\\de\")\n"
+    "  (global $g (mut i32) (i32.const 0))\n"
+    "  (func (export \"peek\") (param i32) (result i32) (i32.load (local.get 0)))\n"
+    "  (func (export \"gpeek\") (result i32) (global.get $g))\n"
+    "  (func (export \"v128\") (param i32)\n"
+    "    (v128.store (local.get 0) (v128.const i64x2 0 0)))\n"
+    "  (func (export \"hoist\") (param $p i32) (result i32) (local $i i32) (local $s i32)\n"
+    "    (loop $l\n"
+    "      (i32.store (local.get $p) (local.get $i))\n"
+    "      (local.set $s (i32.add (local.get $s) (i32.load offset=4 (local.get $p))))\n"
+    "      (local.set $i (i32.add (local.get $i) (i32.const 1)))\n"
+    "      (br_if $l (i32.lt_u (local.get $i) (i32.const 100))))\n"
+    "    (local.get $s))\n"
+    "  (func (export \"bytes\") (param $p i32) (param $v i32)\n"
+    "    (i32.store8 (local.get $p) (local.get $v))\n"
+    "    (i32.store8 offset=1 (local.get $p) (i32.shr_u (local.get $v) (i32.const 8)))\n"
+    "    (i32.store8 offset=2 (local.get $p) (i32.shr_u (local.get $v) (i32.const 16)))\n"
+    "    (i32.store8 offset=3 (local.get $p) (i32.shr_u (local.get $v) (i32.const 24))))\n"
+    "  (func (export \"count\")\n"
+    "    (loop (i32.store (i32.const 16) (i32.add (i32.load (i32.const 16)) (i32.const 1)))\n"
+    "          (br 0)))\n"
+    "  (func (export \"gcount\")\n"
+    "    (loop (global.set $g (i32.add (global.get $g) (i32.const 1))) (br 0))))\n";
 
 static int host_add(tw_caller_t *c, void *user, const tw_val_t *a,
                     tw_val_t *r) {
@@ -84,6 +109,49 @@ static int call1(tw_instance_t *in, const char *name, const tw_val_t *args,
                  size_t n, tw_val_t *r) {
   char err[256];
   return tw_instance_call(in, name, args, n, r, 1, err, sizeof err);
+}
+
+static void expect_trap(tw_store_t *s, int rc, tw_trap_kind_t kind) {
+  tw_trap_info_t ti;
+  assert_int_equal(rc, TW_ETRAP);
+  tw_store_last_trap(s, &ti);
+  assert_int_equal(ti.kind, kind);
+}
+
+static uint32_t peek(tw_instance_t *in, uint32_t at) {
+  tw_val_t a = rt_i32(at), r;
+  assert_int_equal(call1(in, "peek", &a, 1, &r), 0);
+  return r.of.i32;
+}
+
+/* Memory and globals after traps: a partly out-of-bounds v128 store
+ * writes nothing; a loop's first store lands before its invariant load
+ * traps; byte stores before the trapping one land; loops stopped by the
+ * deadline have stored their iterations. */
+static void check_trap_state(tw_store_t *s, tw_instance_t *in) {
+  char err[256];
+  tw_val_t a[2] = {rt_i32(65528), rt_i32(0)}, r;
+  expect_trap(s, tw_instance_call(in, "v128", a, 1, NULL, 0, err, sizeof err),
+              TW_TRAP_MEMORY_OOB);
+  assert_int_equal(peek(in, 65528), 0xdeadbeefu);
+  assert_int_equal(peek(in, 65532), 0xdeadbeefu);
+  a[0] = rt_i32(65532);
+  expect_trap(s, call1(in, "hoist", a, 1, &r), TW_TRAP_MEMORY_OOB);
+  assert_int_equal(peek(in, 65532), 0);
+  a[0] = rt_i32(65533);
+  a[1] = rt_i32(0x44332211u);
+  expect_trap(s, tw_instance_call(in, "bytes", a, 2, NULL, 0, err, sizeof err),
+              TW_TRAP_MEMORY_OOB);
+  assert_int_equal(peek(in, 65532), 0x33221100u);
+  expect_trap(s, tw_instance_call(in, "count", NULL, 0, NULL, 0, err,
+                                  sizeof err),
+              TW_TRAP_DEADLINE);
+  assert_true(peek(in, 16) > 1000);
+  expect_trap(s, tw_instance_call(in, "gcount", NULL, 0, NULL, 0, err,
+                                  sizeof err),
+              TW_TRAP_DEADLINE);
+  assert_int_equal(call1(in, "gpeek", NULL, 0, &r), 0);
+  assert_true(r.of.i32 > 1000);
 }
 
 /* Runs every export of k_wat in a fresh store and checks the results. */
@@ -137,6 +205,7 @@ static void check_semantics(tw_engine_t *e, tw_module_t *mod) {
       assert_int_equal(ti.kind, TW_TRAP_MEMORY_OOB);
     }
   }
+  check_trap_state(s, in);
   a = rt_i32(0);
   assert_int_equal(call1(in, "recurse", &a, 1, &r), TW_ETRAP);
   tw_store_last_trap(s, &ti);
