@@ -22,7 +22,7 @@
 #include "wasm/wasm.h"
 
 /* Bump when the generated C changes meaning (cached code is keyed on it). */
-#define TW_CODEGEN_VERSION 11
+#define TW_CODEGEN_VERSION 12
 
 /* The prelude text (embedded at build time). */
 extern const char tw__prelude_text[];

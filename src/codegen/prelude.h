@@ -79,7 +79,7 @@
   do {                                                                      \
     __label__ late_;                                                        \
     __asm__ goto("cmpq $-1, %0\n\tje %l[late_]"                             \
-                 : : "m"((x)->stack_limit) : "cc", "memory" : late_);       \
+                 : : "m"((x)->stack_limit) : "cc" : late_);                 \
     if (0) {                                                                \
     late_:                                                                  \
       TWR_TRAP((x), TWR_TRAP_DEADLINE);                                     \
@@ -88,7 +88,6 @@
 #else
 #define TWR_POLL(x)                                                         \
   do {                                                                      \
-    TWR_ORDER();                                                            \
     if ((x)->stack_limit == TWR_STOPPED)                                    \
       TWR_TRAP((x), TWR_TRAP_DEADLINE);                                     \
   } while (0)
@@ -100,22 +99,18 @@
  * fault handler turns the fault into the deadline trap. An asm volatile
  * (tcc's inline assembler takes it too), so the read is neither deleted
  * nor moved out of the loop; elsewhere a volatile read whose value is
- * tested (tcc drops a volatile read cast to void). Every loop check is
- * also a compiler barrier, so no store sinks out of a loop and no load
- * is hoisted out of it (see memory access (b) below). */
+ * tested (tcc drops a volatile read cast to void). */
 #if (defined(__GNUC__) || defined(__TINYC__)) && defined(__x86_64__)
-#define TWR_POLLM(m)                                                        \
-  __asm__ volatile("testb $0, -1(%0)" : : "r"(m) : "cc", "memory")
+#define TWR_POLLM(m) __asm__ volatile("testb $0, -1(%0)" : : "r"(m) : "cc")
 #elif defined(__GNUC__) && !defined(__TINYC__) && defined(__aarch64__)
 #define TWR_POLLM(m)                                                        \
   do {                                                                      \
     twr_u32 t_;                                                             \
-    __asm__ volatile("ldurb %w0, [%1, #-1]" : "=r"(t_) : "r"(m) : "memory"); \
+    __asm__ volatile("ldurb %w0, [%1, #-1]" : "=r"(t_) : "r"(m));           \
   } while (0)
 #else
 #define TWR_POLLM(m)                                                        \
   do {                                                                      \
-    TWR_ORDER();                                                            \
     if (*(const volatile twr_u8 *)((m) - 1)) {                              \
     }                                                                       \
   } while (0)
@@ -168,11 +163,16 @@ __attribute__((noreturn, cold)) static void twr_trap(struct twr_exec *x,
  *      (which faults as a whole where the first bytes should have been
  *      written), and schedules a load above a store. So every store and
  *      global.set sits between two compiler barriers (TWR_ORDER: an
- *      empty asm that may read and write all memory), and every loop
- *      check is one too. Loads between two stores stay free: gcc may
- *      CSE, fold and schedule them among themselves, and two loads that
- *      trap trap alike. Costs 0-3% of instructions on bench/cpu (store-
- *      heavy hashtab the most). tier 0 (tcc) never reorders. */
+ *      empty asm that may read and write all memory). A loop that stores
+ *      has a barrier in its body, so nothing crosses its iterations
+ *      either. Loads between two stores stay free: gcc may CSE, fold and
+ *      schedule them among themselves (two loads that trap trap alike),
+ *      and hoist one out of a loop without stores or calls, past that
+ *      loop's checks only: memory is the same after either trap, and a
+ *      deadline that passes just then may be reported as the load's
+ *      trap. Costs under 1% of instructions on bench/cpu (nbody, compress
+ *      the most; loop checks as barriers too cost heapsort 12% of its
+ *      time). tier 0 (tcc) never reorders. */
 #if defined(__TINYC__) || !defined(__GNUC__)
 /* tcc does not optimise on aliasing or delete loads; x86-64 tolerates
  * unaligned access. */
