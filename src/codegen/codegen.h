@@ -47,6 +47,11 @@ struct tw__codegen_opts {
    * without the keep (codegen/cover.c). Only an optimising compiler gains
    * from it (tcc keeps every load anyway), so tier 1 sets it. */
   bool cover_loads;
+  /* Write scalar loads and stores as plain C, `*(T *)(m0_ + a + off)`,
+   * rather than through the prelude's TWR_LOAD/TWR_ADDR/TWR_STORE: for
+   * tcc only, which needs no keep or order and spends a sixth of its time
+   * on a large module expanding those macros. tier 0 sets it. */
+  bool plain_mem;
 };
 
 /* calls[i] = 1 when defined function i has a call or call_indirect

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "base/base.h"
+#include "codegen/codegen.h"
 #include "wasm/wasm.h"
 
 /* C type of a value type ("twr_u32", "float", "void *"...). */
@@ -33,8 +34,9 @@ void tw__cg_signature(struct tw__buf *b, const struct tw__functype *ft,
  * an error from the instruction reader; err names the function and
  * offset. */
 int tw__cg_func(const struct tw__module *m, uint32_t defidx,
-                const uint8_t *calls, bool cover_loads, struct tw__buf *out,
-                struct tw__buf *scratch, char *err, size_t errlen);
+                const uint8_t *calls, const struct tw__codegen_opts *o,
+                struct tw__buf *out, struct tw__buf *scratch, char *err,
+                size_t errlen);
 
 /* The byte offsets (ascending) of the scalar loads of defined function
  * fn (nlocals: its parameters and locals) whose trap a later store to the
@@ -50,6 +52,9 @@ int tw__cg_covered_loads(const struct tw__module *m, const struct tw__func *fn,
  * for the operands (in stack order) and x is the exec pointer. NULL if
  * op is not such an operator. */
 const char *tw__cg_num_template(unsigned op);
+/* For a shift whose count is a constant already reduced modulo the
+ * width: the template without the reduction; NULL for other operators. */
+const char *tw__cg_shift_const_template(unsigned op);
 
 /* Appends the C statement for SIMD instruction `in` (an 0xFD opcode) to
  * b. The caller has done the stack effect of the opcode's signature:

@@ -57,6 +57,7 @@ struct fstate {
   bool has_call;   /* calls a function (call, call_indirect) */
   const uint8_t *calls; /* per defined function: it calls (see tw__cg_func) */
   bool uses_mem;   /* addresses memory 0 through m0_ */
+  bool plain_mem;  /* tw__codegen_opts.plain_mem */
   uint32_t mem_polls; /* loop checks on m0_'s poll page that stay */
   /* Byte offsets of the loads that need no keep (tw__cg_covered_loads). */
   uint32_t *cov;
@@ -346,19 +347,24 @@ static void copy_name(char *dst, size_t n, const char *src) {
   dst[len] = 0;
 }
 
-/* "TWR_ADDR(<slot>, <off>u)" into dst (96 bytes) */
-static void addr_expr(char *dst, const char *slotname, uint32_t off) {
+/* "TWR_ADDR(<slot>, <off>u)" into dst (96 bytes); with plain, the same
+ * address as "(m0_ + <slot> + <off>u)" (the 32-bit slot and offset add
+ * to the pointer one at a time, so their sum does not wrap). */
+static void addr_expr(char *dst, const char *slotname, uint32_t off,
+                      bool plain) {
   char *p = dst;
-  memcpy(p, "TWR_ADDR(", 9);
-  p += 9;
+  memcpy(p, plain ? "(m0_ + " : "TWR_ADDR(", plain ? 7 : 9);
+  p += plain ? 7 : 9;
   size_t len = strlen(slotname);
   if (len > 40) len = 40;
   memcpy(p, slotname, len);
   p += len;
-  *p++ = ',';
-  *p++ = ' ';
-  p = fmt_u32(p, off);
-  *p++ = 'u';
+  if (!plain || off) {
+    memcpy(p, plain ? " + " : ", ", plain ? 3 : 2);
+    p += plain ? 3 : 2;
+    p = fmt_u32(p, off);
+    *p++ = 'u';
+  }
   *p++ = ')';
   *p = 0;
 }
@@ -1008,12 +1014,26 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
   const char *le = load_expr(op);
   if (le) {
     NEED(1);
-    addr_expr(addr, rd(fs, h - 1), in->offs);
+    addr_expr(addr, rd(fs, h - 1), in->offs, fs->plain_mem);
     fs->uses_mem = true;
     const char *sig = tw__op_sig(op);
     fs->types[h - 1] = sig_type(sig[2]);
     put(fs, slot(fs, h - 1));
     put(fs, " = ");
+    if (fs->plain_mem) {
+      /* "TWR_LOAD(T, A)" in the template becomes "(*(T *)A)". */
+      const char *ld = strstr(le, "TWR_LOAD("), *t = ld + 9;
+      const char *te = strstr(t, ", A)");
+      tw__buf_append(fs->b, le, (size_t)(ld - le));
+      put(fs, "(*(");
+      tw__buf_append(fs->b, t, (size_t)(te - t));
+      put(fs, " *)");
+      put(fs, addr);
+      put(fs, ")");
+      put(fs, te + 4);
+      put(fs, ";\n");
+      return 0;
+    }
     size_t at = fs->b->len;
     subst(fs, le, NULL, NULL, addr);
     /* Every template has "TWR_LOAD(" before its only substitution. */
@@ -1027,17 +1047,25 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
   const char *st = store_type(op);
   if (st) {
     NEED(2);
-    addr_expr(addr, rd(fs, h - 2), in->offs);
+    addr_expr(addr, rd(fs, h - 2), in->offs, fs->plain_mem);
     fs->uses_mem = true;
-    put(fs, "TWR_STORE(");
-    put(fs, st);
-    put(fs, ", ");
-    put(fs, addr);
-    put(fs, ", (");
+    if (fs->plain_mem) { /* *(T *)A = (T)v; */
+      put(fs, "*(");
+      put(fs, st);
+      put(fs, " *)");
+      put(fs, addr);
+      put(fs, " = (");
+    } else {
+      put(fs, "TWR_STORE(");
+      put(fs, st);
+      put(fs, ", ");
+      put(fs, addr);
+      put(fs, ", (");
+    }
     put(fs, st);
     put(fs, ")");
     put(fs, rd(fs, h - 1));
-    put(fs, ");\n");
+    put(fs, fs->plain_mem ? ";\n" : ");\n");
     fs->height -= 2;
     return 0;
   }
@@ -1052,6 +1080,16 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
                    fs->funcidx, in->offset, tw__op_name(op));
   uint32_t np = sig[0] == ':' ? 0 : sig[1] == ':' ? 1 : 2;
   NEED(np);
+  /* A shift by a constant: the count reduced here (x << 7, not
+   * x << (7u & 31)), which spares tcc the work. */
+  const char *shift = np == 2 && (fs->pk[h - 1] == PEND_I32 ||
+                                  fs->pk[h - 1] == PEND_I64)
+                          ? tw__cg_shift_const_template(op)
+                          : NULL;
+  if (shift) {
+    tpl = shift;
+    fs->pv[h - 1] &= fs->pk[h - 1] == PEND_I32 ? 31 : 63;
+  }
   char a0[24] = "", a1[24] = "";
   if (np >= 1) copy_name(a0, sizeof a0, rd(fs, h - np));
   if (np >= 2) copy_name(a1, sizeof a1, rd(fs, h - 1));
@@ -1112,14 +1150,16 @@ int tw__codegen_calls(const struct tw__module *m, uint8_t *calls, char *err,
 }
 
 int tw__cg_func(const struct tw__module *m, uint32_t defidx,
-                const uint8_t *calls, bool cover_loads, struct tw__buf *o,
-                struct tw__buf *scratch, char *err, size_t errlen) {
+                const uint8_t *calls, const struct tw__codegen_opts *opts,
+                struct tw__buf *o, struct tw__buf *scratch, char *err,
+                size_t errlen) {
   const struct tw__func *fn = &m->funcs[defidx];
   struct fstate fs;
   memset(&fs, 0, sizeof fs);
   fs.m = m;
   fs.funcidx = m->nfunc_imports + defidx;
   fs.calls = calls;
+  fs.plain_mem = opts->plain_mem;
   fs.ft = &m->types[fn->type];
   fs.err = err;
   fs.errlen = errlen;
@@ -1135,7 +1175,7 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
   memcpy(fs.ltypes, fs.ft->types, np);
   if (fn->nlocals) memcpy(fs.ltypes + np, fn->local_types, fn->nlocals);
 
-  if (cover_loads && (rc = tw__cg_covered_loads(m, fn, fs.nlocals, &fs.cov,
+  if (opts->cover_loads && (rc = tw__cg_covered_loads(m, fn, fs.nlocals, &fs.cov,
                                                  &fs.ncov, err, errlen)))
     goto done;
 

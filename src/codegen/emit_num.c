@@ -8,6 +8,16 @@
  */
 #include "codegen/codegen_int.h"
 
+const char *tw__cg_shift_const_template(unsigned op) {
+  switch (op) {
+  case TW_OP_I32_SHL: case TW_OP_I64_SHL: return "$0 << $1";
+  case TW_OP_I32_SHR_S: return "(twr_u32)((twr_i32)$0 >> $1)";
+  case TW_OP_I64_SHR_S: return "(twr_u64)((twr_i64)$0 >> $1)";
+  case TW_OP_I32_SHR_U: case TW_OP_I64_SHR_U: return "$0 >> $1";
+  default: return NULL;
+  }
+}
+
 const char *tw__cg_num_template(unsigned op) {
   switch (op) {
   /* i32 comparisons */

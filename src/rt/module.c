@@ -51,6 +51,7 @@ static int module_compile(tw_module_t *mod, char *err, size_t errlen) {
   struct tw__codegen_opts opts;
   tw__codegen_opts_default(&opts);
   opts.interruptible = mod->engine->cfg.interruptible;
+  opts.plain_mem = true; /* for tcc */
   int rc = tw__codegen_c_ex(m, &opts, &src, err, errlen);
   if (!rc && (rc = tw__buf_cstr(&src)))
     tw__err(rc, err, errlen, "generated C: %s", tw_strerror(rc));
