@@ -43,8 +43,8 @@ struct tw__codegen_opts {
   /* tw__codegen_calls of the module, or NULL to have it computed: a
    * caller emitting several units computes it once. */
   const uint8_t *calls;
-  /* Find the loads that a store to the same bytes covers and emit them
-   * without the keep (codegen/cover.c). Only an optimising compiler gains
+  /* Find the loads that a later access covers and emit them without the
+   * keep (codegen/cover.c). Only an optimising compiler gains
    * from it (tcc keeps every load anyway), so tier 1 sets it. */
   bool cover_loads;
   /* Write scalar loads and stores as plain C, `*(T *)(m0_ + a + off)`,

@@ -28,7 +28,8 @@ void tw__cg_signature(struct tw__buf *b, const struct tw__functype *ft,
 /* Appends the C function for defined function `defidx` to out. calls
  * (from tw__codegen_calls, or NULL) lets loops that call a function that
  * calls go without their own header check: every such function checks at
- * its entry. cover_loads: see struct tw__codegen_opts. scratch is a
+ * its entry. o: cover_loads and plain_mem are read (the rest concern the
+ * whole unit). scratch is a
  * caller-owned buffer reused between functions (its contents are
  * clobbered). Returns 0, TW_EUNSUPPORTED (SIMD), TW_ELIMIT, TW_ENOMEM, or
  * an error from the instruction reader; err names the function and
@@ -39,8 +40,9 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
                 size_t errlen);
 
 /* The byte offsets (ascending) of the scalar loads of defined function
- * fn (nlocals: its parameters and locals) whose trap a later store to the
- * same bytes in the same straight-line code makes certain (cover.c); the
+ * fn (nlocals: its parameters and locals) whose trap a later access of
+ * the same address value, ending no earlier, in the same straight-line
+ * code makes certain (cover.c); the
  * code generator emits them without the keep. *out is freed by the
  * caller. Returns 0, TW_ENOMEM, or an error of the instruction reader. */
 int tw__cg_covered_loads(const struct tw__module *m, const struct tw__func *fn,

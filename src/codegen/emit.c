@@ -196,8 +196,7 @@ int tw__codegen_c_ex(const struct tw__module *m,
   for (uint32_t i = 0; i < m->nfuncs; i++) {
     if (split && o->tu_of[i] != o->tu) continue;
     size_t start = out->len;
-    rc = tw__cg_func(m, i, calls, o, out, &scratch, err,
-                     errlen);
+    rc = tw__cg_func(m, i, calls, o, out, &scratch, err, errlen);
     if (!rc && !out->error && relink(out, start))
       rc = tw__err(TW_ECOMPILE, err, errlen,
                    "codegen: function %" PRIu32 " does not start with "

@@ -511,26 +511,41 @@ static bool is_covered(const struct fstate *fs, uint32_t offset) {
   return lo < fs->ncov && fs->cov[lo] == offset;
 }
 
-static const char *load_expr(unsigned op) {
+/* A scalar load as C: pre, then the access of a `type` value, then post
+ * (the widening of narrow loads). NULL if op is no scalar load. */
+struct load_form {
+  const char *type, *pre, *post;
+};
+
+static const struct load_form *load_form(unsigned op) {
+  static const struct load_form
+      i32 = {"twr_u32", "", ""}, i64 = {"twr_u64", "", ""},
+      f32 = {"float", "", ""}, f64 = {"double", "", ""},
+      i32_8s = {"twr_u8", "((twr_u32)", " ^ 0x80u) - 0x80u"},
+      i32_8u = {"twr_u8", "(twr_u32)", ""},
+      i32_16s = {"twr_u16", "((twr_u32)", " ^ 0x8000u) - 0x8000u"},
+      i32_16u = {"twr_u16", "(twr_u32)", ""},
+      i64_8s = {"twr_u8", "((twr_u64)", " ^ 0x80ull) - 0x80ull"},
+      i64_8u = {"twr_u8", "(twr_u64)", ""},
+      i64_16s = {"twr_u16", "((twr_u64)", " ^ 0x8000ull) - 0x8000ull"},
+      i64_16u = {"twr_u16", "(twr_u64)", ""},
+      i64_32s = {"twr_u32", "((twr_u64)", " ^ 0x80000000ull) - 0x80000000ull"},
+      i64_32u = {"twr_u32", "(twr_u64)", ""};
   switch (op) {
-  case TW_OP_I32_LOAD: return "TWR_LOAD(twr_u32, A)";
-  case TW_OP_I64_LOAD: return "TWR_LOAD(twr_u64, A)";
-  case TW_OP_F32_LOAD: return "TWR_LOAD(float, A)";
-  case TW_OP_F64_LOAD: return "TWR_LOAD(double, A)";
-  case TW_OP_I32_LOAD8_S: return "((twr_u32)TWR_LOAD(twr_u8, A) ^ 0x80u) - 0x80u";
-  case TW_OP_I32_LOAD8_U: return "(twr_u32)TWR_LOAD(twr_u8, A)";
-  case TW_OP_I32_LOAD16_S:
-    return "((twr_u32)TWR_LOAD(twr_u16, A) ^ 0x8000u) - 0x8000u";
-  case TW_OP_I32_LOAD16_U: return "(twr_u32)TWR_LOAD(twr_u16, A)";
-  case TW_OP_I64_LOAD8_S:
-    return "((twr_u64)TWR_LOAD(twr_u8, A) ^ 0x80ull) - 0x80ull";
-  case TW_OP_I64_LOAD8_U: return "(twr_u64)TWR_LOAD(twr_u8, A)";
-  case TW_OP_I64_LOAD16_S:
-    return "((twr_u64)TWR_LOAD(twr_u16, A) ^ 0x8000ull) - 0x8000ull";
-  case TW_OP_I64_LOAD16_U: return "(twr_u64)TWR_LOAD(twr_u16, A)";
-  case TW_OP_I64_LOAD32_S:
-    return "((twr_u64)TWR_LOAD(twr_u32, A) ^ 0x80000000ull) - 0x80000000ull";
-  case TW_OP_I64_LOAD32_U: return "(twr_u64)TWR_LOAD(twr_u32, A)";
+  case TW_OP_I32_LOAD: return &i32;
+  case TW_OP_I64_LOAD: return &i64;
+  case TW_OP_F32_LOAD: return &f32;
+  case TW_OP_F64_LOAD: return &f64;
+  case TW_OP_I32_LOAD8_S: return &i32_8s;
+  case TW_OP_I32_LOAD8_U: return &i32_8u;
+  case TW_OP_I32_LOAD16_S: return &i32_16s;
+  case TW_OP_I32_LOAD16_U: return &i32_16u;
+  case TW_OP_I64_LOAD8_S: return &i64_8s;
+  case TW_OP_I64_LOAD8_U: return &i64_8u;
+  case TW_OP_I64_LOAD16_S: return &i64_16s;
+  case TW_OP_I64_LOAD16_U: return &i64_16u;
+  case TW_OP_I64_LOAD32_S: return &i64_32s;
+  case TW_OP_I64_LOAD32_U: return &i64_32u;
   default: return NULL;
   }
 }
@@ -548,17 +563,15 @@ static const char *store_type(unsigned op) {
   }
 }
 
-/* Writes template t with $0/$1 replaced by a0/a1 and A by addr. */
+/* Writes template t with $0/$1 replaced by a0/a1. */
 static void subst(struct fstate *fs, const char *t, const char *a0,
-                  const char *a1, const char *addr) {
+                  const char *a1) {
   const char *run = t;
   for (const char *p = t; *p; p++) {
     const char *rep = NULL;
     size_t skip = 1;
     if (p[0] == '$' && p[1] == '0') rep = a0, skip = 2;
     else if (p[0] == '$' && p[1] == '1') rep = a1, skip = 2;
-    else if (p[0] == 'A' && addr && (p == t || p[-1] == ' ' || p[-1] == ','))
-      rep = addr;
     if (!rep) continue;
     tw__buf_append(fs->b, run, (size_t)(p - run));
     tw__buf_puts(fs->b, rep);
@@ -663,7 +676,7 @@ static bool reads_only(unsigned op) {
   case TW_OP_I32_CONST: case TW_OP_I64_CONST: case TW_OP_DROP:
     return true;
   default:
-    return op < 0x200 && (load_expr(op) || store_type(op) ||
+    return op < 0x200 && (load_form(op) || store_type(op) ||
                           tw__cg_num_template(op));
   }
 }
@@ -1011,8 +1024,8 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
   }
 
   /* loads and stores */
-  const char *le = load_expr(op);
-  if (le) {
+  const struct load_form *lf = load_form(op);
+  if (lf) {
     NEED(1);
     addr_expr(addr, rd(fs, h - 1), in->offs, fs->plain_mem);
     fs->uses_mem = true;
@@ -1020,27 +1033,20 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
     fs->types[h - 1] = sig_type(sig[2]);
     put(fs, slot(fs, h - 1));
     put(fs, " = ");
-    if (fs->plain_mem) {
-      /* "TWR_LOAD(T, A)" in the template becomes "(*(T *)A)". */
-      const char *ld = strstr(le, "TWR_LOAD("), *t = ld + 9;
-      const char *te = strstr(t, ", A)");
-      tw__buf_append(fs->b, le, (size_t)(ld - le));
+    put(fs, lf->pre);
+    /* tcc: plain C; gcc: the keep, or none for a covered load (prelude.h,
+     * linear memory access (a)). */
+    if (fs->plain_mem)
       put(fs, "(*(");
-      tw__buf_append(fs->b, t, (size_t)(te - t));
-      put(fs, " *)");
-      put(fs, addr);
-      put(fs, ")");
-      put(fs, te + 4);
-      put(fs, ";\n");
-      return 0;
-    }
-    size_t at = fs->b->len;
-    subst(fs, le, NULL, NULL, addr);
-    /* Every template has "TWR_LOAD(" before its only substitution. */
-    if (fs->ncov && is_covered(fs, in->offset) && !fs->b->error) {
-      const char *ld = strstr(le, "TWR_LOAD(");
-      if (ld) memcpy(fs->b->data + at + (size_t)(ld - le), "TWR_LDNK(", 9);
-    }
+    else if (fs->ncov && is_covered(fs, in->offset))
+      put(fs, "TWR_LDNK(");
+    else
+      put(fs, "TWR_LOAD(");
+    put(fs, lf->type);
+    put(fs, fs->plain_mem ? " *)" : ", ");
+    put(fs, addr);
+    put(fs, ")");
+    put(fs, lf->post);
     put(fs, ";\n");
     return 0;
   }
@@ -1097,7 +1103,7 @@ static int instr(struct fstate *fs, const struct tw__instr *in) {
   if ((rc = push(fs, sig_type(sig[np + 1]), &d))) return rc;
   put(fs, slot(fs, d));
   put(fs, " = ");
-  subst(fs, tpl, a0, a1, NULL);
+  subst(fs, tpl, a0, a1);
   put(fs, ";\n");
   return 0;
 #undef NEED
@@ -1175,8 +1181,9 @@ int tw__cg_func(const struct tw__module *m, uint32_t defidx,
   memcpy(fs.ltypes, fs.ft->types, np);
   if (fn->nlocals) memcpy(fs.ltypes + np, fn->local_types, fn->nlocals);
 
-  if (opts->cover_loads && (rc = tw__cg_covered_loads(m, fn, fs.nlocals, &fs.cov,
-                                                 &fs.ncov, err, errlen)))
+  if (opts->cover_loads &&
+      (rc = tw__cg_covered_loads(m, fn, fs.nlocals, &fs.cov, &fs.ncov, err,
+                                 errlen)))
     goto done;
 
   struct ctl top = {0};

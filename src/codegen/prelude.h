@@ -214,10 +214,9 @@ TWR_LD(twr_u64, TWR_KEEP_I)
 TWR_LD(float, TWR_KEEP_F)
 TWR_LD(double, TWR_KEEP_F)
 #define TWR_LOAD(T, p) twr_ld_##T((const void *)(p))
-/* A covered load (codegen/cover.c): a later store to the same bytes, with
- * nothing in between, traps if this load would, so it needs no keep and
- * gcc may fold it into an operand. Same length as TWR_LOAD: the code
- * generator patches the name in place. */
+/* A covered load (codegen/cover.c): a later access of the same address,
+ * ending no earlier, with nothing in between, traps if this load would,
+ * so it needs no keep and gcc may fold it into an operand. */
 #define TWR_LDNK(T, p) (*(const twr_ua_##T *)(const void *)(p))
 #define TWR_STORE(T, p, v)                                                  \
   do {                                                                      \
