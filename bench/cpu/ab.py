@@ -30,7 +30,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from run import PROGRAMS  # noqa: E402
+from run import PROGRAMS, tw_run  # noqa: E402
 
 QUARTER = {"fib": 39}  # fib(n) grows by ~1.6x per n
 
@@ -69,15 +69,13 @@ def main():
         env = dict(os.environ, TW_CACHE_DIR=os.path.join(caches, name))
         if cc:
             env["TW_CC"] = cc
-        r = subprocess.run([tw, "run", os.path.join(args.bench_dir, p + ".wasm"),
-                            "--invoke", "run", "--args", "[%d]" % n,
-                            "--timeout", "0", "--timing", "--tier", "1"],
-                           env=env, capture_output=True, text=True)
-        for line in r.stderr.splitlines():
-            if line.startswith('{"decode_validate_ms"'):
-                t = json.loads(line)
-                return t["call_ms"], json.loads(r.stdout)[0]
-        sys.exit("%s on %s failed: %s" % (name, p, r.stderr[-400:]))
+        try:
+            t = tw_run([tw, "run", os.path.join(args.bench_dir, p + ".wasm"),
+                        "--invoke", "run", "--args", "[%d]" % n,
+                        "--timeout", "0", "--timing", "--tier", "1"], env, 1)
+        except RuntimeError as e:
+            sys.exit("%s on %s: %s" % (name, p, e))
+        return t["call_ms"], t["result"]
 
     medians = {v[0]: [] for v in variants}
     for p, n in progs:

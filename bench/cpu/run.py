@@ -202,6 +202,26 @@ def run_json(cmd, timeout=None, env=None):
     return p
 
 
+def tw_run(cmd, env, tier):
+    """Runs a `tensor-wasm run ... --timing` command: its --timing record
+    with the call's result added, checked to have run at `tier` when that
+    is 1 (a failed tier 1 leaves tier 0 serving, which must not pass for
+    tier 1's time)."""
+    p = run_json(cmd, env=env)
+    timing = None
+    for line in p.stderr.splitlines():
+        if line.startswith('{"decode_validate_ms"'):
+            timing = json.loads(line)
+    if timing is None:
+        raise RuntimeError("no --timing line from %s: %s"
+                           % (shlex.join(cmd), p.stderr[-500:]))
+    timing["result"] = json.loads(p.stdout)[0]
+    if tier == 1 and timing["tier"] != 1:
+        raise RuntimeError("%s: the call ran at tier %s, not 1 (stderr: %s)"
+                           % (shlex.join(cmd), timing["tier"], p.stderr[-500:]))
+    return timing
+
+
 class Runner:
     def __init__(self, args, tw):
         self.args = args
@@ -238,19 +258,7 @@ class Runner:
         cmd, env = self.tw_cmd(name, n, tier)
         if env_extra:
             env.update(env_extra)
-        p = run_json(cmd, env=env)
-        timing = None
-        for line in p.stderr.splitlines():
-            if line.startswith('{"decode_validate_ms"'):
-                timing = json.loads(line)
-        if timing is None:
-            raise RuntimeError("no --timing line from %s: %s"
-                               % (shlex.join(cmd), p.stderr[-500:]))
-        timing["result"] = json.loads(p.stdout)[0]
-        if tier == 1 and timing["tier"] != 1:
-            raise RuntimeError("%s: the call ran at tier %s, not 1 (stderr: %s)"
-                               % (name, timing["tier"], p.stderr[-500:]))
-        return timing
+        return tw_run(cmd, env, tier)
 
     def once(self, engine, name, n, timeout=None):
         """One run: {"result": int, "call_ms": float}."""
