@@ -27,9 +27,11 @@ for p in "$@"; do
   valgrind --tool=callgrind --callgrind-out-file="$tmp/n.out" \
     --toggle-collect=run "$dir/$p.native" "$n" >/dev/null 2>"$tmp/err" ||
     { cat "$tmp/err" >&2; exit 1; }
-  # The first run fills the code cache, so the counted one loads tier 1.
+  # The first run fills the code cache, so the counted one loads tier 1
+  # (and says which tier ran: a failed tier 1 leaves tier 0 serving).
   TW_CACHE_DIR="$tmp/cache" "$tw" run "$dir/$p.wasm" --tier 1 --invoke run \
-    --args "[$n]" >/dev/null
+    --args "[$n]" --timing >/dev/null 2>"$tmp/err"
+  grep -q '"tier":1' "$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
   TW_CACHE_DIR="$tmp/cache" valgrind --tool=callgrind \
     --callgrind-out-file="$tmp/t.out" --toggle-collect='twm_invoke_*' \
     "$tw" run "$dir/$p.wasm" --tier 1 --invoke run --args "[$n]" \
